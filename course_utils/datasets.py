@@ -1,0 +1,285 @@
+"""MNIST, Fashion-MNIST and CIFAR-10, exactly as Keras returns them, even offline.
+
+``load_mnist()``, ``load_fashion_mnist()`` and ``load_cifar10()`` return
+``(x_train, y_train), (x_test, y_test)`` with the shapes and dtypes of
+``keras.datasets.<name>.load_data()``. The data comes from the first of:
+
+1. ``COURSE_DATA_DIR``: a folder holding the files in their real formats: ``mnist.npz``;
+   the four Fashion-MNIST idx ``.gz`` files (in the folder or in ``fashion-mnist/``);
+   ``cifar-10-batches-py/``.
+2. Keras's cache (``~/.keras/datasets`` or ``$KERAS_HOME/datasets``), then Keras's
+   download. ``COURSE_OFFLINE=1`` skips the download: no network attempt, no time-out.
+3. A synthetic stand-in (:mod:`course_utils.standin`) with the same shapes, dtypes and
+   class balance, generated once and cached in ``COURSE_CACHE_DIR``
+   (default ``~/.cache/course_utils``). A one-line warning says so.
+
+A file that is there but unreadable raises :class:`DatasetFileError` naming the file:
+silently falling back to the stand-in would hide the problem.
+
+Example::
+
+    (X_train_full, y_train_full), (X_test, y_test) = load_fashion_mnist()
+    (X_train, y_train), (X_valid, y_valid) = split_validation(X_train_full, y_train_full)
+    scaler = Standardizer().fit(X_train)
+    X_train_scaled = scaler.transform(X_train)
+"""
+
+import gzip
+import logging
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from course_utils import standin
+
+log = logging.getLogger(__name__)
+
+STANDIN_VERSION = 2  # bump when the generator changes, so old caches are not reused
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
+
+
+class DatasetFileError(ValueError):
+    """A dataset file exists but is not in the format it should be."""
+
+
+def load_mnist():
+    """MNIST: ``x`` uint8 (60000, 28, 28) / (10000, 28, 28), ``y`` uint8 (60000,) / (10000,)."""
+    return _load("mnist")
+
+
+def load_fashion_mnist():
+    """Fashion-MNIST: same shapes and dtypes as MNIST; class names in ``FASHION_MNIST_CLASSES``."""
+    return _load("fashion_mnist")
+
+
+def load_cifar10():
+    """CIFAR-10: ``x`` uint8 (50000, 32, 32, 3) / (10000, 32, 32, 3), ``y`` uint8 (N, 1)."""
+    return _load("cifar10")
+
+
+def split_validation(x, y, n_valid=5_000):
+    """``(x_train, y_train), (x_valid, y_valid)``: the first ``n_valid`` rows are validation.
+
+    The convention of the lectures (55,000 train / 5,000 validation on MNIST-sized sets).
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}.")
+    if isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < len(x):
+        raise ValueError(f"n_valid={n_valid!r}: expected an integer between 1 and {len(x) - 1}.")
+    return (x[n_valid:], y[n_valid:]), (x[:n_valid], y[:n_valid])
+
+
+class Standardizer:
+    """Per-pixel standardisation: ``(x - mean) / std`` with the training set's statistics.
+
+    ``mean`` and ``std`` are taken over the samples (axis 0), one per pixel and channel.
+    A pixel that never varies (MNIST's corners) gets ``std = 1`` instead of a division by
+    zero. NumPy in, float32 NumPy out; inside a model, ``keras.layers.Normalization`` does
+    the same job as a layer, this class is for preparing arrays.
+
+    Example::
+
+        scaler = Standardizer().fit(X_train)
+        X_train_s, X_valid_s = scaler.transform(X_train), scaler.transform(X_valid)
+    """
+
+    def __init__(self):
+        self.mean = self.std = None
+
+    def fit(self, x):
+        x = np.asarray(x, np.float32)
+        if x.ndim < 2 or len(x) < 2:
+            raise ValueError(f"x has shape {x.shape}: expected at least 2 samples along axis 0.")
+        self.mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        self.std = np.where(std > 0, std, 1).astype(np.float32)
+        return self
+
+    def transform(self, x):
+        if self.mean is None:
+            raise RuntimeError("Standardizer.transform() called before fit().")
+        x = np.asarray(x, np.float32)
+        if x.shape[1:] != self.mean.shape:
+            raise ValueError(f"x has samples of shape {x.shape[1:]}, but the standardizer "
+                             f"was fitted on samples of shape {self.mean.shape}.")
+        return (x - self.mean) / self.std
+
+
+# --------------------------------------------------------------------------- sources
+
+def _load(name):
+    spec = _SPECS[name]
+    data_dir = os.environ.get("COURSE_DATA_DIR")
+    if data_dir:
+        found = spec["read"](Path(data_dir))
+        if found is not None:
+            return found
+    cache = _keras_cache_dir()
+    if cache.is_dir():
+        found = spec["read"](cache)
+        if found is not None:
+            return found
+    if os.environ.get("COURSE_OFFLINE", "") not in ("1", "true", "yes"):
+        try:
+            return spec["keras"]()
+        except Exception as err:  # no network, proxy, server down: all mean "use the stand-in"
+            log.info("Keras could not download %s: %s", spec["title"], err)
+    return _standin(name, spec)
+
+
+def _keras_cache_dir():
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def _standin(name, spec):
+    log.warning("%s: using a synthetic stand-in, not the real data (no network). "
+                "For the real set, put %s in a folder and set COURSE_DATA_DIR to it.",
+                spec["title"], spec["files"])
+    cache = Path(os.environ.get("COURSE_CACHE_DIR")
+                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_utils")
+    path = cache / f"standin-{name}-v{STANDIN_VERSION}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as f:
+                return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            log.warning("%s: cached stand-in %s is unreadable; generating it again.", spec["title"], path)
+    (x_train, y_train), (x_test, y_test) = spec["standin"]()
+    cache.mkdir(parents=True, exist_ok=True)
+    # Write to a temporary file and rename: two notebooks generating at once never
+    # leave a half-written cache behind.
+    with tempfile.NamedTemporaryFile(dir=cache, suffix=".npz", delete=False) as tmp:
+        np.savez(tmp, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    os.replace(tmp.name, path)
+    return (x_train, y_train), (x_test, y_test)
+
+
+# --------------------------------------------------------------------------- real formats
+
+def _read_mnist_npz(folder):
+    path = folder / "mnist.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        raise DatasetFileError(f"{path}: not a valid mnist.npz ({err}). "
+                               "Delete it or replace it with the original file.") from err
+    _check_images(path, data, (28, 28))
+    return data
+
+
+_FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def _read_fashion_idx(folder):
+    for candidate in (folder / "fashion-mnist", folder):
+        paths = [candidate / f for f in _FASHION_FILES]
+        if all(p.exists() for p in paths):
+            x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
+            data = (x_train, y_train), (x_test, y_test)
+            _check_images(candidate, data, (28, 28))
+            return data
+    return None
+
+
+def read_idx(path):
+    """Read one (optionally gzipped) idx file, the format of MNIST and Fashion-MNIST.
+
+    The header is two zero bytes, a type code (0x08 = uint8), the number of dimensions,
+    then each dimension as a big-endian uint32; the data follows.
+    """
+    path = Path(path)
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise DatasetFileError(f"{path}: cannot be read as a gzip file ({err}).") from err
+    if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise DatasetFileError(f"{path}: not an idx file of uint8 (header {raw[:4].hex() or 'empty'}).")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(shape)):
+        raise DatasetFileError(f"{path}: header says shape {shape}, i.e. {int(np.prod(shape))} bytes, "
+                               f"but the file holds {len(raw) - header}: truncated or corrupt.")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays and nothing else: a downloaded pickle must not run code."""
+
+    allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _read_cifar_batch(path):
+    try:
+        with open(path, "rb") as f:
+            batch = _ArrayUnpickler(f, encoding="bytes").load()
+        data = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], np.uint8)
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as err:
+        raise DatasetFileError(f"{path}: not a CIFAR-10 python batch ({err}).") from err
+    if len(labels) != len(data):
+        raise DatasetFileError(f"{path}: {len(data)} images but {len(labels)} labels.")
+    return data.transpose(0, 2, 3, 1), labels.reshape(-1, 1)
+
+
+def _read_cifar(folder):
+    # Keras 3 extracts its download into cifar-10-batches-py-target/cifar-10-batches-py.
+    for candidate in (folder / "cifar-10-batches-py", folder / "cifar-10-batches-py-target" / "cifar-10-batches-py"):
+        if candidate.is_dir():
+            names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+            missing = [n for n in names if not (candidate / n).exists()]
+            if missing:
+                raise DatasetFileError(f"{candidate}: missing {', '.join(missing)}.")
+            batches = [_read_cifar_batch(candidate / n) for n in names]
+            x_train = np.concatenate([b[0] for b in batches[:5]])
+            y_train = np.concatenate([b[1] for b in batches[:5]])
+            data = (x_train, y_train), batches[5]
+            _check_images(candidate, data, (32, 32, 3))
+            return data
+    return None
+
+
+def _check_images(path, data, image_shape):
+    (x_train, y_train), (x_test, y_test) = data
+    for part, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.shape[1:] != image_shape or len(x) != len(y) or x.dtype != np.uint8:
+            raise DatasetFileError(f"{path}: {part} images have shape {x.shape} and dtype {x.dtype} "
+                                   f"with {len(y)} labels; expected uint8 images of shape {image_shape}.")
+
+
+def _keras_loader(name):
+    def load():
+        import keras  # only here: reading files and the stand-in need no TensorFlow
+        return getattr(keras.datasets, name).load_data()
+    return load
+
+
+_SPECS = {
+    "mnist": dict(title="MNIST", files="mnist.npz", read=_read_mnist_npz,
+                  keras=_keras_loader("mnist"), standin=standin.make_mnist),
+    "fashion_mnist": dict(title="Fashion-MNIST", files="the four idx .gz files", read=_read_fashion_idx,
+                          keras=_keras_loader("fashion_mnist"), standin=standin.make_fashion_mnist),
+    "cifar10": dict(title="CIFAR-10", files="cifar-10-batches-py/", read=_read_cifar,
+                    keras=_keras_loader("cifar10"), standin=standin.make_cifar10),
+}

@@ -1,0 +1,83 @@
+"""Figures the lectures share: image grids, learning curves, and saving figures.
+
+Every function draws on matplotlib axes and returns them, so a lecture can add to a
+figure or label it further; ``save_fig`` writes labelled figures to one images folder.
+"""
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+IMAGES_DIR = Path(os.environ.get("COURSE_IMAGES_DIR", Path(__file__).resolve().parent.parent / "images"))
+
+
+def show_images(x, y=None, class_names=None, *, n_rows=4, n_cols=10, title=None):
+    """A grid of the first ``n_rows * n_cols`` images, each titled with its class name.
+
+    Grayscale images (N, H, W) are drawn dark on light, as on paper; colour images
+    (N, H, W, 3) as they are.
+    """
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x has shape {x.shape}: expected (N, H, W) or (N, H, W, 3) images.")
+    n = min(len(x), n_rows * n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * 1.2, n_rows * 1.35), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(x[i], cmap="binary" if x.ndim == 3 else None, interpolation="nearest")
+        if y is not None:
+            label = int(np.ravel(y[i])[0])
+            ax.set_title(class_names[label] if class_names else str(label), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return axes
+
+
+def plot_learning_curves(history, *, metrics=("loss", "accuracy"), title=None, ax=None):
+    """Training and validation curves from a Keras ``History`` (or its ``.history`` dict).
+
+    Training curves are solid and validation curves dashed in the same colour. Keras
+    averages training metrics over each epoch while it trains, but measures validation
+    at the end of the epoch, so the training curve is shifted half an epoch to the
+    left, where its average really applies.
+    """
+    logs = getattr(history, "history", history)
+    present = [m for m in metrics if m in logs]
+    if not present:
+        raise ValueError(f"history has none of metrics={metrics!r}; it has {sorted(logs)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    for i, metric in enumerate(present):
+        colour = f"C{i}"
+        values = np.asarray(logs[metric])
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs - 0.5, values, "-", color=colour, marker=".", label=f"train {metric}")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], "--", color=colour, marker=".", label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(" / ".join(present))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_fig(name, *, fig=None, folder=None, extension="png", dpi=150):
+    """Save ``fig`` (default: the current figure) as ``images/<name>.<extension>``.
+
+    Returns the path written. The folder is ``COURSE_IMAGES_DIR`` if set, else ``images/``
+    at the top of the course.
+    """
+    if not name or os.sep in name:
+        raise ValueError(f"name={name!r}: expected a file name without folders.")
+    folder = Path(folder) if folder else IMAGES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.{extension}"
+    (fig or plt.gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

@@ -1,0 +1,42 @@
+"""nbgrader configuration of the course.
+
+Step folders: the instructor versions live in ``solutions/``, the student versions that
+nbgrader generates from them in ``exercises/`` (both committed), and everything a class
+produces (submissions, autograded copies, feedback, the gradebook) under ``course/``,
+which git ignores.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "training-deep-nets"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = "course/submitted"
+c.CourseDirectory.autograded_directory = "course/autograded"
+c.CourseDirectory.feedback_directory = "course/feedback"
+c.CourseDirectory.solution_directory = "course/solution"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "course", "gradebook.db")
+
+# TensorFlow's first call in a kernel traces and compiles: nbgrader's 30 s per cell is
+# too short for a training cell.
+c.Execute.timeout = 300
+
+# TensorFlow and absl write log lines to stderr when a kernel first imports or runs them,
+# and nbgrader gives 0 points to a test cell with any stderr. Drop those lines only.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(^|\n)([IWE]\d{4} [\d:. ]+\d+ [\w.]+:\d+\]"      # absl: I0000 00:00:17.. 123 port.cc:153]
+    r"|WARNING: All log messages before absl::InitializeLog"
+    r"|\S+\.cc:\d+\] "                                   # TensorFlow C++: ... cpu_feature_guard.cc:227]
+    r"|To enable the following instructions: )"
+)
+
+# A student who deletes a graded test cell gets it back from the gradebook.
+c.OverwriteCells.add_missing_cells = True
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

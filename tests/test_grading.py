@@ -1,0 +1,87 @@
+"""The whole nbgrader pipeline, for every assignment in solutions/, through nbgrader's own API.
+
+For each assignment: the student version generated from the solution equals the committed
+one in exercises/ (else it is stale); the solution, submitted as is, gets every point; the
+untouched student version gets none, and no single test cell passes on it.
+"""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the course's nbgrader setup in a temporary folder: the real gradebook and
+    exercises/ are never touched."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    (root / "course").mkdir()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    assert config.CourseDirectory.root == str(root)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    return root, api
+
+
+@pytest.fixture(autouse=True)
+def grading_env(monkeypatch):
+    # Kernels that nbgrader starts inherit this environment.
+    monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+
+
+def cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
+
+
+def submit(root, api, assignment, student, notebook):
+    folder = root / "course" / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    shutil.copy(notebook, folder / f"{assignment}.ipynb")
+    result = api.autograde(assignment, student)
+    assert result["success"], result["log"]
+    with Gradebook(api.coursedir.db_url) as gb:
+        submission = gb.find_submission(assignment, student)
+        grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
+        return submission.score, submission.max_score, grades
+
+
+def test_there_are_assignments():
+    assert ASSIGNMENTS, "solutions/ holds no assignment"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_pipeline(course, assignment):
+    root, api = course
+    result = api.generate_assignment(assignment)
+    assert result["success"], result["log"]
+
+    generated = root / "exercises" / assignment
+    committed = ROOT / "exercises" / assignment
+    regenerate = f"run `nbgrader generate_assignment {assignment} --force` in the course folder"
+    assert sorted(p.name for p in generated.iterdir()) == sorted(p.name for p in committed.iterdir()), regenerate
+    for notebook in generated.glob("*.ipynb"):
+        student_cells = cells(committed / notebook.name)
+        assert student_cells == cells(notebook), f"exercises/{assignment}/{notebook.name} is stale: {regenerate}"
+        student_text = "\n".join(source for _, source, _ in student_cells)
+        assert "HIDDEN TESTS" not in student_text and "BEGIN SOLUTION" not in student_text
+
+    score, max_score, _ = submit(root, api, assignment, "solution", ROOT / "solutions" / assignment / f"{assignment}.ipynb")
+    assert max_score > 0
+    assert score == max_score, f"the solution scores {score} of {max_score}"
+
+    score, _, grades = submit(root, api, assignment, "stub", committed / f"{assignment}.ipynb")
+    passing = [name for name, (points, _) in grades.items() if points > 0]
+    assert not passing, f"test cells that pass on the untouched stub: {passing}"
+    assert score == 0
