@@ -1,0 +1,229 @@
+"""course_utils.flops: every expected MAC count below is written out from the layer's
+definition (output positions x what each position multiplies), not from the counter."""
+
+import math
+import warnings
+
+import keras
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+import numpy as np
+
+from course_utils.flops import ACTIVATION_FLOPS, count_flops, matmul_peak_gflops, measure_throughput
+
+L = keras.layers
+
+
+def seq(input_shape, *layers, name=None):
+    return keras.Sequential([keras.Input(input_shape), *layers], name=name)
+
+
+def macs_by_layer(model, batch_size=1):
+    return {r.name: r.macs for r in count_flops(model, batch_size).rows}
+
+
+def seed001_mlp():
+    return seq((784,), L.Dense(512, activation="relu", name="d1"), L.Dropout(0.2),
+               L.Dense(512, activation="relu", name="d2"), L.Dropout(0.2),
+               L.Dense(10, activation="softmax", name="out"))
+
+
+def seed001_cnn(filters=(32, 64)):
+    return seq((28, 28, 1), L.Conv2D(filters[0], 3, activation="relu", name="c1"),
+               L.Conv2D(filters[1], 3, activation="relu", name="c2"), L.MaxPooling2D(name="pool"),
+               L.Dropout(0.25), L.Flatten(), L.Dense(10, activation="softmax", name="out"))
+
+
+def test_seed001_mlp():
+    model = seed001_mlp()
+    assert model.count_params() == 669_706
+    macs = macs_by_layer(model)
+    assert macs["d1"] == 784 * 512
+    assert macs["d2"] == 512 * 512
+    assert macs["out"] == 512 * 10
+    assert count_flops(model).total_macs == 784 * 512 + 512 * 512 + 512 * 10
+
+
+def test_seed001_cnn_has_one_input_channel():
+    model = seed001_cnn()
+    assert model.count_params() == 110_986
+    macs = macs_by_layer(model)
+    assert macs["c1"] == 26 * 26 * 3 * 3 * 1 * 32   # MNIST is grayscale: 1 channel, not 3
+    assert macs["c2"] == 24 * 24 * 3 * 3 * 32 * 64
+    assert macs["out"] == 9216 * 10
+    assert macs["pool"] == 0
+
+
+def test_seed001_small_cnn():
+    model = seed001_cnn((4, 4))
+    assert model.count_params() == 5_958
+    assert count_flops(model).total_macs == 26 * 26 * 9 * 4 + 24 * 24 * 9 * 4 * 4 + 576 * 10
+
+
+def test_dense_flops_convention():
+    model = seq((20,), L.Dense(10, activation="relu", name="d"))
+    row, = count_flops(model).rows
+    assert (row.macs, row.flops) == (200, 2 * 200 + 10 + 10)  # 2 per MAC, bias, relu
+    row, = count_flops(seq((20,), L.Dense(10, use_bias=False, name="d"))).rows
+    assert row.flops == 2 * 200
+
+
+def test_dense_on_sequences_counts_every_position():
+    model = seq((7, 20), L.Dense(5, name="d"))
+    assert macs_by_layer(model)["d"] == 7 * 20 * 5
+
+
+@pytest.mark.parametrize("layer, input_shape, expected", [
+    (L.Conv2D(8, 3, strides=2, padding="same", name="x"), (32, 32, 3), 16 * 16 * 8 * 3 * 3 * 3),
+    (L.Conv2D(4, 3, dilation_rate=2, name="x"), (20, 20, 2), 16 * 16 * 4 * 3 * 3 * 2),
+    (L.Conv2D(8, 3, groups=2, name="x"), (10, 10, 4), 8 * 8 * 8 * 3 * 3 * (4 // 2)),
+    (L.Conv1D(16, 5, name="x"), (100, 3), 96 * 16 * 5 * 3),
+    (L.Conv3D(2, 3, name="x"), (6, 6, 6, 1), 4 * 4 * 4 * 2 * 27 * 1),
+    (L.Conv2DTranspose(4, 3, strides=2, name="x"), (8, 8, 2), 8 * 8 * 2 * 3 * 3 * 4),
+    (L.DepthwiseConv2D(3, depth_multiplier=2, name="x"), (10, 10, 3), 8 * 8 * 3 * 2 * 3 * 3),
+    (L.SeparableConv2D(5, 3, name="x"), (10, 10, 3), 8 * 8 * 3 * 3 * 3 + 8 * 8 * 3 * 5),
+    (L.BatchNormalization(name="x"), (6, 6, 3), 6 * 6 * 3),
+])
+def test_convolutions_and_batch_norm(layer, input_shape, expected):
+    assert macs_by_layer(seq(input_shape, layer))["x"] == expected
+
+
+@pytest.mark.parametrize("layer, input_shape, flops", [
+    (L.MaxPooling2D(2, name="x"), (8, 8, 3), 4 * 4 * 3 * 4),
+    (L.AveragePooling2D(3, strides=1, name="x"), (8, 8, 3), 6 * 6 * 3 * 9),
+    (L.GlobalAveragePooling2D(name="x"), (8, 8, 3), 8 * 8 * 3),
+    (L.ReLU(name="x"), (10,), 10 * ACTIVATION_FLOPS["relu"]),
+    (L.Activation("sigmoid", name="x"), (10,), 10 * ACTIVATION_FLOPS["sigmoid"]),
+    (L.LeakyReLU(negative_slope=0.2, name="x"), (10,), 10 * ACTIVATION_FLOPS["leaky_relu"]),
+    (L.LayerNormalization(name="x"), (4, 5), 4 * 5 * 9),
+    (L.Dropout(0.5, name="x"), (10,), 0),
+    (L.AlphaDropout(0.5, name="x"), (10,), 0),
+    (L.Flatten(name="x"), (4, 5), 0),
+    (L.Reshape((20,), name="x"), (4, 5), 0),
+])
+def test_elementwise_layers(layer, input_shape, flops):
+    row = next(r for r in count_flops(seq(input_shape, layer)).rows if r.name == "x")
+    assert row.counted and row.flops == flops and row.macs in (0, 20)
+
+
+def test_merges_embedding_and_nested_models():
+    inputs = keras.Input((6,), dtype="int32")
+    x = L.Embedding(100, 8, name="emb")(inputs)
+    block = seq((6, 8), L.Dense(8, name="inner"), name="block")
+    y = block(x)
+    z = L.Add(name="add")([x, y, y])
+    c = L.Concatenate(name="cat")([x, z])
+    model = keras.Model(inputs, c)
+    rows = {r.name: r for r in count_flops(model).rows}
+    assert rows["emb"].flops == 0 and rows["cat"].flops == 0
+    assert rows["block/inner"].macs == 6 * 8 * 8
+    assert rows["add"].flops == 2 * 6 * 8  # three inputs: two additions per element
+
+
+def test_unknown_layer_is_reported_not_zeroed():
+    class Mystery(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    model = seq((10,), L.Dense(4, name="d"), Mystery(name="mystery"))
+    with pytest.warns(UserWarning, match="mystery"):
+        report = count_flops(model)
+    assert report.not_counted == ["mystery"]
+    assert "not counted" in str(report) and "not counted" in report._repr_html_()
+    assert report.total_macs == 40
+
+
+def test_counts_scale_with_batch_size():
+    model = seed001_cnn()
+    one, seven = count_flops(model, 1), count_flops(model, batch_size=7)
+    assert seven.total_macs == 7 * one.total_macs
+    assert seven.total_flops == 7 * one.total_flops
+    assert seven.training_flops == 3 * seven.total_flops
+    assert seven.total_params == one.total_params == 110_986
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="batch_size=0"):
+        count_flops(seed001_mlp(), batch_size=0)
+    with pytest.raises(TypeError, match="model="):
+        count_flops("not a model")
+    unbuilt = keras.Sequential([L.Dense(3)])
+    with pytest.raises(ValueError, match="keras.Input"):
+        count_flops(unbuilt)
+
+
+def test_report_renders():
+    report = count_flops(seed001_cnn())
+    text = str(report)
+    assert "c2" in text and f"{24 * 24 * 9 * 32 * 64:,}" in text
+    assert "<table>" in report._repr_html_()
+    ax = report.plot()
+    assert len(ax.patches) == 3  # c1, c2, out: the layers with MACs
+
+
+# --------------------------------------------------------------------------- TensorFlow's profiler
+
+def profiler_flops(model, batch_size):
+    """FLOPs of TensorFlow's own profiler on the frozen inference graph, by op name."""
+    spec = tf.TensorSpec((batch_size, *model.inputs[0].shape[1:]), tf.float32)
+    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    graph = convert_variables_to_constants_v2(concrete).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
+    return profile.total_float_ops
+
+
+@pytest.mark.parametrize("build", [seed001_mlp, seed001_cnn, lambda: seq(
+    (16, 16, 3), L.Conv2D(8, 3, strides=2, padding="same", name="a"), L.AveragePooling2D(2, name="p"),
+    L.Conv2D(4, 1, use_bias=False, name="b"), L.GlobalMaxPooling2D(name="g"), L.Dense(3, activation="softmax"))])
+def test_matches_tensorflow_profiler(build):
+    """The profiler counts 2 FLOPs per MAC, biases, pooling windows and softmax as we do; it
+    counts nothing for ReLU (we count 1 per output element) nor for the max reduction of
+    global max pooling (we count 1 per input element). Those are the only differences."""
+    model = build()
+    report = count_flops(model, batch_size=4)
+    not_in_profiler = 0
+    for layer, row in zip(model.layers, report.rows):
+        if getattr(layer, "activation", None) is keras.activations.relu:
+            not_in_profiler += 4 * math.prod(row.output_shape[1:])
+        if isinstance(layer, L.GlobalMaxPooling2D):
+            not_in_profiler += row.flops
+    assert profiler_flops(model, 4) == report.total_flops - not_in_profiler
+
+
+# --------------------------------------------------------------------------- throughput
+
+def test_matmul_peak_is_positive_and_finite():
+    peak = matmul_peak_gflops(n=256, repeats=3)
+    assert 0.1 < peak < 1e6
+
+
+def test_measure_throughput_reports_consistent_figures():
+    model = seed001_mlp()
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    x, y = np.zeros((256, 784), np.float32), np.zeros(256, np.int32)
+    result = measure_throughput(model, x, y, batch_size=32, steps=5, peak_gflops=100.0)
+    assert result.batch_size == 32 and result.peak_gflops == 100.0
+    assert result.samples_per_second > 0
+    flops_per_sample = 3 * count_flops(model).total_flops
+    assert result.gflops == pytest.approx(flops_per_sample * result.samples_per_second / 1e9)
+    assert result.fraction_of_peak == pytest.approx(result.gflops / 100.0)
+    assert "samples/s" in str(result)
+    assert int(model.optimizer.iterations) == 6, "one warm-up step, then the 5 timed steps"
+
+
+def test_measure_throughput_bad_arguments():
+    model = seed001_mlp()
+    x, y = np.zeros((64, 784), np.float32), np.zeros(64, np.int32)
+    with pytest.raises(ValueError, match="not compiled"):
+        measure_throughput(model, x, y, batch_size=32, steps=2, peak_gflops=1.0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="steps=0"):
+        measure_throughput(model, x, y, batch_size=32, steps=0, peak_gflops=1.0)
+    with pytest.raises(ValueError, match="batch_size=128"):
+        measure_throughput(model, x, y, batch_size=128, steps=2, peak_gflops=1.0)
