@@ -81,3 +81,40 @@ def save_fig(name, *, fig=None, folder=None, extension="png", dpi=150):
     path = folder / f"{name}.{extension}"
     (fig or plt.gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "mish")
+
+
+def plot_activations(names=ACTIVATIONS, *, z_range=(-5, 5), derivatives=False, ax=None):
+    """Keras's activation functions (or their derivatives) on one axis.
+
+    For the sigmoid, the saturating regions (derivative under 0.05) are shaded: there a
+    unit's gradient all but vanishes.
+    """
+    import keras
+    import tensorflow as tf
+    z = np.linspace(*z_range, 401).astype(np.float32)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    for name in names:
+        fn = keras.activations.get(name)
+        zt = tf.constant(z)
+        with tf.GradientTape() as tape:
+            tape.watch(zt)
+            a = fn(zt)
+        values = tape.gradient(a, zt) if derivatives else a
+        ax.plot(z, np.asarray(values), label=name)
+    if "sigmoid" in names:
+        edge = float(np.log(0.9472 / 0.0528))  # sigmoid'(z) < 0.05 beyond |z| = 2.887
+        for lo, hi in ((z_range[0], -edge), (edge, z_range[1])):
+            ax.axvspan(lo, hi, color="grey", alpha=0.12)
+        ax.text(z_range[0] + 0.2, 0.9 if not derivatives else 0.2, "sigmoid saturates", fontsize=8, color="grey")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("z")
+    ax.set_ylabel("derivative" if derivatives else "activation")
+    ax.set_title("Derivatives of activation functions" if derivatives else "Activation functions")
+    ax.grid(True, alpha=0.3)
+    ax.legend(ncol=3, fontsize=8)
+    return ax

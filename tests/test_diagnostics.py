@@ -1,0 +1,80 @@
+import keras
+import numpy as np
+import pytest
+
+from course_utils import plots
+from course_utils.diagnostics import StatsRecorder, layer_stats, plot_layer_stats, plot_stats_over_time
+
+L = keras.layers
+X = np.random.default_rng(0).normal(size=(128, 20)).astype(np.float32)
+Y = np.random.default_rng(1).integers(0, 3, 128)
+
+
+def deep(activation, initializer, depth=12):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((20,))] + [L.Dense(32, activation=activation, kernel_initializer=initializer)
+                                     for _ in range(depth)] + [L.Dense(3, activation="softmax")]
+    model = keras.Sequential(layers)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_sigmoid_gradients_vanish_towards_the_input():
+    stats = layer_stats(deep("sigmoid", "glorot_uniform"), X, Y)
+    assert len(stats.names) == 13
+    assert stats.grad_norm[0] < 1e-3 * stats.grad_norm[-1]
+    relu = layer_stats(deep("relu", "he_normal"), X, Y)
+    assert relu.grad_norm[0] > 0.05 * relu.grad_norm[-1]
+
+
+def test_gradient_norm_by_hand():
+    """One dense layer, MSE: d/dW mean((xW)^2) = 2 x^T (xW) / (n * units)."""
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2, activation="relu", use_bias=False, kernel_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.array([[1.0, 2.0, 0.5], [0.5, 1.0, 1.0]], np.float32)
+    y = np.zeros((2, 2), np.float32)
+    out = x @ np.ones((3, 2))                          # all positive: relu is the identity here
+    grad = 2 * x.T @ out / out.size
+    stats = layer_stats(model, x, y)
+    assert stats.grad_norm[0] == pytest.approx(np.linalg.norm(grad), rel=1e-5)
+    assert stats.mean[0] == pytest.approx(out.mean()) and stats.std[0] == pytest.approx(out.std())
+
+
+def test_saturation_and_dead_units():
+    model = keras.Sequential([keras.Input((2,)), L.Dense(4, activation="sigmoid", kernel_initializer="zeros",
+                                                         bias_initializer=keras.initializers.Constant([10, -10, 0, 0])),
+                              L.Dense(3, activation="relu", kernel_initializer="zeros",
+                                      bias_initializer=keras.initializers.Constant([-1, 1, -1]))])
+    stats = layer_stats(model, np.ones((5, 2), np.float32))
+    assert stats.saturated[0] == pytest.approx(0.5)   # units at sigmoid(±10) saturate, sigmoid(0) does not
+    assert stats.dead[1] == pytest.approx(2 / 3)      # two relu units always output 0
+    assert np.isnan(stats.grad_norm).all()            # no labels, no gradients
+
+
+def test_recorder_over_training_and_plots():
+    model = deep("relu", "he_normal", depth=3)
+    recorder = StatsRecorder(X[:64], Y[:64], every=2)
+    model.fit(X, Y, batch_size=16, epochs=1, callbacks=[recorder], verbose=0)
+    steps, grads = recorder.series("grad_norm")
+    assert steps.tolist() == [0, 2, 4, 6, 8]
+    assert grads.shape == (5, 4) and np.isfinite(grads).all()
+    assert plot_stats_over_time(recorder) is not None
+    assert len(plot_layer_stats({"relu": recorder.history[-1]})) == 3
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="every=0"):
+        StatsRecorder(X, every=0)
+    linear = keras.Sequential([keras.Input((2,)), L.Dense(2)])
+    with pytest.raises(ValueError, match="no layer with an activation"):
+        layer_stats(linear, np.ones((1, 2)))
+    uncompiled = keras.Sequential([keras.Input((2,)), L.Dense(2, activation="relu")])
+    with pytest.raises(ValueError, match="compile the model"):
+        layer_stats(uncompiled, np.ones((1, 2)), np.ones((1, 2)))
+
+
+def test_activation_plot_has_every_function():
+    ax = plots.plot_activations()
+    assert [line.get_label() for line in ax.get_lines()][:len(plots.ACTIVATIONS)] == list(plots.ACTIVATIONS)
+    ax = plots.plot_activations(("sigmoid",), derivatives=True)
+    assert max(ax.get_lines()[0].get_ydata()) == pytest.approx(0.25, rel=1e-3)  # sigmoid'(0) = 1/4
