@@ -169,7 +169,7 @@ def plot_stats_over_time(recorder, field="grad_norm", ax=None, layers=None):
         _, ax = plt.subplots(figsize=(7, 4))
     colours = plt.cm.viridis(np.linspace(0, 1, len(names)))
     for i in picked:
-        ax.plot(steps, values[:, i], color=colours[i], label=names[i])
+        ax.plot(steps, values[:, i], color=colours[i], label=f"layer {i + 1}")
     ax.set_xlabel("training step")
     ax.set_title(field.replace("_", " "))
     if field == "grad_norm":
