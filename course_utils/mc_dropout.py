@@ -12,7 +12,9 @@ averages), and each call pays Python's overhead. Here:
   is the *same object*, so weights are shared, not copied, and batch normalization stays
   in inference mode.
 - :func:`mc_predict`: all samples of a chunk of rows in one compiled call (the rows are
-  repeated ``n_samples`` times along the batch axis), chunked to bound memory.
+  repeated ``n_samples`` times along the batch axis, and each MC layer draws one mask
+  per sample for all the rows: one random subnetwork per sample, so the random numbers
+  cost next to nothing), chunked to bound memory.
 
 Uncertainty, for mean class probabilities ``p = mean_s p_s`` (natural logarithms):
 
@@ -30,6 +32,7 @@ Example::
     result.mean.argmax(axis=1), result.mutual_information
 """
 
+import contextlib
 import weakref
 from dataclasses import dataclass
 
@@ -40,45 +43,86 @@ from keras import ops
 _EPS = 1e-12  # log(0) guard in entropies
 
 
-def _always_on(base, doc):
-    """A subclass of ``base`` whose ``call`` ignores ``training`` and always drops."""
+class _MCLayer:
+    """Stays active at inference; draws one mask per MC sample when ``samples`` is set.
+
+    Called normally, it drops like the Keras layer in training mode: an independent mask
+    for every element. While :func:`mc_predict` traces its step it sets ``samples = n``:
+    the batch then holds the rows ``n`` times over, sample-major, and the layer draws one
+    mask per sample, shared by all the rows of that sample. That is one random subnetwork
+    per sample applied to every row (Gal and Ghahramani's weight-sampling view of MC
+    dropout): each row's samples have the same distribution as with per-element masks, but
+    the random draws are per sample instead of per element, which makes them nearly free.
+    """
+
+    samples = None
 
     def call(self, inputs, training=None):
-        return base.call(self, inputs, training=True)
+        if not self.samples or getattr(self, "noise_shape", None) is not None:
+            return self._drop(inputs, ops.shape(inputs))
+        shape = ops.shape(inputs)
+        x = ops.reshape(inputs, (self.samples, -1, *shape[1:]))
+        return ops.reshape(self._drop(x, self._shared_shape(ops.shape(x))), shape)
 
-    name = "MC" + base.__name__
-    cls = type(name, (base,), {"call": call, "__doc__": doc, "__module__": __name__})
+    def _shared_shape(self, shape):
+        return (shape[0], 1, *shape[2:])  # one mask per sample, the same for every row
+
+    def _kept(self, shape, dtype):
+        return ops.greater_equal(keras.random.uniform(shape, seed=self.seed_generator, dtype=dtype), self.rate)
+
+
+def _mc(base, drop, shared_shape=None):
+    """The MC version of ``base``; ``drop(layer, x, noise_shape)`` applies one draw."""
+    body = {"_drop": lambda self, x, shape: drop(self, x, shape), "__module__": __name__,
+            "__doc__": f"``{base.__name__}`` that also drops at inference (see ``_MCLayer``)."}
+    if shared_shape:
+        body["_shared_shape"] = shared_shape
+    cls = type("MC" + base.__name__, (_MCLayer, base), body)
     return keras.saving.register_keras_serializable(package="course_utils")(cls)
 
 
-MCDropout = _always_on(keras.layers.Dropout, "``Dropout`` that also drops at inference.")
+def _dropout(layer, x, shape):
+    if layer.rate <= 0:
+        return x
+    return ops.where(layer._kept(shape, x.dtype), x / (1 - layer.rate), ops.zeros_like(x))
 
 
-@keras.saving.register_keras_serializable(package="course_utils")
-class MCAlphaDropout(keras.layers.AlphaDropout):
-    """``AlphaDropout`` that also drops at inference.
-
-    The same draws and the same values as Keras's layer (``a * x + b`` where kept,
-    ``a * alpha' + b`` where dropped), computed as one select instead of Keras's chain of
-    five element-wise products and sums: MC dropout draws hundreds of masks per input, and
-    on a CPU that element-wise work costs as much as the matrix products.
-    """
-
-    def call(self, inputs, training=None):
-        if self.rate <= 0:
-            return inputs
-        shape = ops.shape(inputs) if self.noise_shape is None else self._get_concrete_noise_shape(inputs, self.noise_shape)
-        alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
-        a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
-        b = -a * alpha_p * self.rate
-        kept = ops.greater_equal(keras.random.uniform(shape, seed=self.seed_generator, dtype=inputs.dtype), self.rate)
-        return ops.where(kept, inputs * a + b, a * alpha_p + b)
+def _alpha_dropout(layer, x, shape):
+    """Keras's values (``a x + b`` kept, ``a alpha' + b`` dropped) as one select, not five ops."""
+    if layer.rate <= 0:
+        return x
+    alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+    a = ((1 - layer.rate) * (1 + layer.rate * alpha_p**2)) ** -0.5
+    b = -a * alpha_p * layer.rate
+    return ops.where(layer._kept(shape, x.dtype), x * a + b, a * alpha_p + b)
 
 
-MCGaussianDropout = _always_on(keras.layers.GaussianDropout, "``GaussianDropout`` that also acts at inference.")
-MCSpatialDropout1D = _always_on(keras.layers.SpatialDropout1D, "``SpatialDropout1D`` that also drops at inference.")
-MCSpatialDropout2D = _always_on(keras.layers.SpatialDropout2D, "``SpatialDropout2D`` that also drops at inference.")
-MCSpatialDropout3D = _always_on(keras.layers.SpatialDropout3D, "``SpatialDropout3D`` that also drops at inference.")
+def _gaussian_dropout(layer, x, shape):
+    if layer.rate <= 0:
+        return x
+    stddev = (layer.rate / (1.0 - layer.rate)) ** 0.5
+    return x * keras.random.normal(shape, mean=1.0, stddev=stddev, seed=layer.seed_generator, dtype=x.dtype)
+
+
+def _spatial_shape(self, shape):
+    """One mask per sample and channel: the spatial axes and the rows share it."""
+    if getattr(self, "data_format", "channels_last") == "channels_first":
+        return (shape[0], 1, shape[2], *[1] * (len(shape) - 3))
+    return (shape[0], *[1] * (len(shape) - 2), shape[-1])
+
+
+def _spatial_dropout(layer, x, shape):
+    if not layer.samples:  # an ordinary call: Keras's noise shape, one mask per example and channel
+        shape = layer._get_noise_shape(x)
+    return _dropout(layer, x, shape)
+
+
+MCDropout = _mc(keras.layers.Dropout, _dropout)
+MCAlphaDropout = _mc(keras.layers.AlphaDropout, _alpha_dropout)
+MCGaussianDropout = _mc(keras.layers.GaussianDropout, _gaussian_dropout)
+MCSpatialDropout1D = _mc(keras.layers.SpatialDropout1D, _spatial_dropout, _spatial_shape)
+MCSpatialDropout2D = _mc(keras.layers.SpatialDropout2D, _spatial_dropout, _spatial_shape)
+MCSpatialDropout3D = _mc(keras.layers.SpatialDropout3D, _spatial_dropout, _spatial_shape)
 
 MC_VERSION = {
     keras.layers.Dropout: MCDropout, keras.layers.AlphaDropout: MCAlphaDropout,
@@ -171,6 +215,19 @@ def mc_predict(model, x, n_samples=100, *, batch_size=None, seed=None, return_sa
                         samples[0] if return_samples else None)
 
 
+@contextlib.contextmanager
+def _one_mask_per_sample(mc_model, n_samples):
+    """While tracing: the MC layers draw one mask per sample (see ``_MCLayer``)."""
+    layers = mc_layers(mc_model)
+    for layer in layers:
+        layer.samples = n_samples
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.samples = None
+
+
 _MC_MODELS = weakref.WeakKeyDictionary()  # plain model -> its MC version, made once
 
 
@@ -196,15 +253,16 @@ def _compiled_step(mc_model, n_samples, return_samples):
     @tf.function(reduce_retracing=True)
     def step(rows):
         m = ops.shape(rows)[0]
-        tiled = ops.repeat(rows, n_samples, axis=0)           # row 0 n times, then row 1 ...
-        probs = mc_model(tiled, training=False)                # batch norm in inference mode
-        probs = ops.reshape(probs, (m, n_samples, -1))
-        mean = ops.mean(probs, axis=1)
-        std = ops.std(probs, axis=1)
+        tiled = ops.tile(rows, (n_samples,) + (1,) * (len(rows.shape) - 1))  # all rows, n times
+        with _one_mask_per_sample(mc_model, n_samples):
+            probs = mc_model(tiled, training=False)            # batch norm in inference mode
+        probs = ops.reshape(probs, (n_samples, m, -1))
+        mean = ops.mean(probs, axis=0)
+        std = ops.std(probs, axis=0)
         h_mean = -ops.sum(mean * ops.log(mean + _EPS), axis=-1)
-        h_expected = ops.mean(-ops.sum(probs * ops.log(probs + _EPS), axis=-1), axis=1)
+        h_expected = ops.mean(-ops.sum(probs * ops.log(probs + _EPS), axis=-1), axis=0)
         out = (mean, std, h_mean, h_expected)
-        return out + (ops.transpose(probs, (1, 0, 2)),) if return_samples else out
+        return out + (probs,) if return_samples else out
 
     cached[n_samples, return_samples] = step
     return step

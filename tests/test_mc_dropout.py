@@ -176,3 +176,19 @@ def test_repeated_calls_reuse_one_compiled_step():
     step = mc_dropout._STEPS[mc_model][5, False]
     mc_predict(model, X[:10], n_samples=5, verbose=0)
     assert mc_dropout._MC_MODELS[model] is mc_model and mc_dropout._STEPS[mc_model][5, False] is step
+
+
+@pytest.mark.parametrize("layer", [L.Dropout(0.5), L.AlphaDropout(0.3), L.GaussianDropout(0.3)])
+def test_one_subnetwork_per_sample_shared_by_all_rows(layer):
+    """Inside mc_predict each sample is one random subnetwork applied to every row: identical
+    rows get identical outputs within a sample, different ones across samples, and each row's
+    samples keep the layer's statistics (dropout is unbiased: mean 1 for inputs of 1)."""
+    model = keras.Sequential([keras.Input((64,)), layer])
+    x = np.ones((3, 64), np.float32)
+    samples = mc_predict(model, x, n_samples=400, seed=0, return_samples=True, verbose=0).samples
+    assert samples.shape == (400, 3, 64)
+    np.testing.assert_array_equal(samples[:, 0], samples[:, 2])      # rows share the sample's mask
+    assert not np.array_equal(samples[0, 0], samples[1, 0])          # samples differ
+    plain = np.stack([np.asarray(layer(x, training=True)) for _ in range(400)])
+    assert abs(samples.mean() - plain.mean()) < 0.02
+    assert abs(samples.std() - plain.std()) < 0.03 * plain.std() + 0.01
