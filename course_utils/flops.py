@@ -308,9 +308,9 @@ def measure_throughput(model, x, y, *, batch_size, steps, peak_gflops=None):
     import tensorflow as tf
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)
     data = data.cache().repeat()
-    model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
+    model.fit(data, steps_per_epoch=1, epochs=1, shuffle=False, verbose=0)
     start = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     seconds = time.perf_counter() - start
     samples = steps * batch_size
     per_sample = count_flops(model, batch_size=1).training_flops
