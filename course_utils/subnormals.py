@@ -73,6 +73,7 @@ def mlp_epoch_seconds(x, y, *, subnormal, flush, epochs=3, lr=0.1, l2=0.01):
 
 def _run(x, y, epochs):
     return {
+        "tensorflow_loaded": "tensorflow" in sys.modules,  # must stay False: see the module doc
         "matmul": {"normal": matmul_seconds(1e-30), "subnormal": matmul_seconds(1e-40)},
         "mlp": {"normal": mlp_epoch_seconds(x, y, subnormal=False, flush=False, epochs=epochs),
                 "subnormal": mlp_epoch_seconds(x, y, subnormal=True, flush=False, epochs=epochs),
