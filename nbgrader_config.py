@@ -8,6 +8,11 @@ which git ignores.
 
 import os
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from course_utils.grading import HideHiddenTests
+
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -38,5 +43,8 @@ c.IgnorePattern.pattern = (
 
 # A student who deletes a graded test cell gets it back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows students their grades, not the hidden tests (nbgrader's default does).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

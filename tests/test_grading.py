@@ -2,9 +2,12 @@
 
 For each assignment: the student version generated from the solution equals the committed
 one in exercises/ (else it is stale); the solution, submitted as is, gets every point; the
-untouched student version gets none, and no single test cell passes on it.
+untouched student version gets none, and no single test cell passes on it; the feedback
+both receive holds no line of the hidden tests.
 """
 
+import html
+import re
 import shutil
 from pathlib import Path
 
@@ -85,3 +88,31 @@ def test_pipeline(course, assignment):
     passing = [name for name, (points, _) in grades.items() if points > 0]
     assert not passing, f"test cells that pass on the untouched stub: {passing}"
     assert score == 0
+
+    # Feedback: grades, but no line of any hidden test, for a passing and a failing student.
+    hidden = hidden_lines(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
+    assert hidden, "the assignment has no hidden tests"
+    for student in ("solution", "stub"):
+        result = api.generate_feedback(assignment, student)
+        assert result["success"], result["log"]
+        pages = list((root / "course" / "feedback" / student / assignment).glob("*.html"))
+        assert pages
+        # Code is syntax-highlighted token by token: compare the page's text, not its markup.
+        text = html.unescape(re.sub(r"<[^>]+>", "", pages[0].read_text()))
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
+        assert "Score" in text or "score" in text
+
+
+def hidden_lines(notebook):
+    """The non-trivial source lines between BEGIN and END HIDDEN TESTS."""
+    lines, inside = [], False
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                lines.append(line.strip())
+    return lines
