@@ -98,8 +98,7 @@ class _Probe:
         loss = getattr(self.model, "loss", None)
         if loss is None:
             raise ValueError("gradient norms need the loss: compile the model first (or pass y=None).")
-        fn = keras.losses.get(loss) if isinstance(loss, str) else loss
-        return ops.mean(fn(y, pred))
+        return ops.mean(keras.losses.get(loss)(y, pred))  # get() takes names and callables alike
 
 
 def layer_stats(model, x, y=None):

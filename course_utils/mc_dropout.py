@@ -73,7 +73,7 @@ class _MCLayer:
 
 def _mc(base, drop, shared_shape=None):
     """The MC version of ``base``; ``drop(layer, x, noise_shape)`` applies one draw."""
-    body = {"_drop": lambda self, x, shape: drop(self, x, shape), "__module__": __name__,
+    body = {"_drop": drop, "__module__": __name__,
             "__doc__": f"``{base.__name__}`` that also drops at inference (see ``_MCLayer``)."}
     if shared_shape:
         body["_shared_shape"] = shared_shape
