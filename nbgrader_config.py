@@ -8,10 +8,11 @@ which git ignores.
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput,
+                                   SaveAutoGrades)
 
-from course_utils.grading import HideHiddenTests
+from course_utils.grading import GradingExecute, HideHiddenTests, LimitOutputSize
 
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
@@ -25,6 +26,9 @@ c.CourseDirectory.submitted_directory = "course/submitted"
 c.CourseDirectory.autograded_directory = "course/autograded"
 c.CourseDirectory.feedback_directory = "course/feedback"
 c.CourseDirectory.solution_directory = "course/solution"
+# What notebooks write next to themselves when run (TensorBoard logs, checkpoints) is
+# not part of an assignment.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "runs"]
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "course", "gradebook.db")
 
 # TensorFlow's first call in a kernel traces and compiles: nbgrader's 30 s per cell is
@@ -40,6 +44,14 @@ c.IgnorePattern.pattern = (
     r"|\S+\.cc:\d+\] "                                   # TensorFlow C++: ... cpu_feature_guard.cc:227]
     r"|To enable the following instructions: )"
 )
+
+# nbgrader's autograde steps, with a kernel that survives os._exit and stuck loops and
+# undoes monkeypatches (GradingExecute), and outputs capped in size (see course_utils.grading).
+c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+# Submissions downloaded from a learning platform, before `nbgrader zip_collect`.
+c.ZipCollectApp.downloaded_directory = "course/downloaded"
 
 # A student who deletes a graded test cell gets it back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
