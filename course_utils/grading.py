@@ -237,10 +237,13 @@ def autograde(api, assignment, students=None, *, fast=True):
     is reported with the reason and the grading goes on. ``fast`` sets ``COURSE_FAST=1`` in
     the grading kernels, which shrinks the notebooks' ungraded training runs.
     """
+    _check_assignment(api, assignment)
     from keras.utils import Progbar
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
-    _check_assignment(api, assignment)
+    # nbgrader 0.9 trips this SQLAlchemy warning on every submission; the grades are saved.
+    warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
     students = sorted(students or api.get_submitted_students(assignment))
     if fast:
         os.environ["COURSE_FAST"] = "1"
@@ -328,6 +331,8 @@ def main(argv=None):
     step.add_argument("assignment")
     step.add_argument("student", nargs="?")
     args = parser.parse_args(argv)
+    # TensorFlow's C++ start-up log lines, in this process and the grading kernels.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     try:
         api = course_api(args.root)

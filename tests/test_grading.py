@@ -83,6 +83,11 @@ def test_pipeline(course, assignment):
     score, max_score, _ = submit(root, api, assignment, "solution", ROOT / "solutions" / assignment / f"{assignment}.ipynb")
     assert max_score > 0
     assert score == max_score, f"the solution scores {score} of {max_score}"
+    # Every cell of the solution runs, the ungraded ones too (this is the notebook's CI run).
+    graded = nbformat.read(root / "course" / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
+    errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.ename, o.evalue)
+              for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"the solution notebook raised: {errors}"
 
     score, _, grades = submit(root, api, assignment, "stub", committed / f"{assignment}.ipynb")
     passing = [name for name, (points, _) in grades.items() if points > 0]
