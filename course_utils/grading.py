@@ -169,7 +169,6 @@ def course_api(root="."):
     if not (root / "nbgrader_config.py").is_file():
         raise FileNotFoundError(f"root={str(root)!r}: no nbgrader_config.py there; run from the course's top folder.")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 

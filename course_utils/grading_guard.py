@@ -22,6 +22,7 @@ import numpy
 import numpy.testing
 
 GUARDED = (builtins, math, numpy, numpy.testing)
+_MISSING = object()
 
 
 class Snapshot:
@@ -39,8 +40,6 @@ class Snapshot:
                 if current.get(name, _MISSING) is not value:
                     setattr(module, name, value)
 
-
-_MISSING = object()
 
 
 def install(shell=None):

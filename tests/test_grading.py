@@ -14,9 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config.loader import PyFileConfigLoader
+
+from course_utils import grading
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
@@ -30,9 +29,8 @@ def course(tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions", root / "solutions")
     (root / "course").mkdir()
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    assert config.CourseDirectory.root == str(root)
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    api = grading.course_api(root)
+    assert api.coursedir.root == str(root)
     return root, api
 
 
