@@ -6,9 +6,10 @@ clothes and shoes drawn as parametric silhouettes, small scenes for CIFAR-10. Ev
 is a class prototype under a random affine warp (rotation, scale, shear, shift), with a
 random texture, brightness and noise, and, for a share of the images, a faint second
 object of another class over it. That keeps the sets learnable but not trivial: a 300-100
-MLP lands in the 80s of percent after 5 epochs, so comparisons between training methods
-still show a difference. Only the direction of a published result is expected to hold on
-a stand-in, never the figure.
+MLP trained 5 epochs with SGD at 0.01 lands between 75 and 92 % (the stand-in for
+Fashion-MNIST at about 76 %, below the real set's 87 %), so comparisons between training
+methods still show a difference. Only the direction of a published result is expected to
+hold on a stand-in, never the figure.
 
 Written by hand because no maintained package generates labelled image stand-ins offline;
 rasterising uses matplotlib's ``Path`` and warping SciPy's ``map_coordinates``.
@@ -62,10 +63,13 @@ def make_cifar10(seed=0):
 
 # --------------------------------------------------------------------------- gray sets
 
-_MNIST_STYLE = dict(rotate=0.45, scale=(0.70, 1.15), shear=0.50, shift=3.5,
-                    texture=0.0, brightness=(0.75, 1.0), noise=0.15, overlay=0.80, ties=0.08)
-_FASHION_STYLE = dict(rotate=0.12, scale=(0.80, 1.10), shear=0.15, shift=2.0,
-                      texture=0.6, brightness=(0.35, 1.0), noise=0.08, overlay=0.50, ties=0.05)
+_MNIST_STYLE = dict(rotate=0.45, scale=(0.70, 1.15), shear=0.50, shift=3.5, texture=0.0,
+                    brightness=(0.75, 1.0), noise=0.15, overlay=0.80, ties=0.08, ghost_by_mass=False)
+# Fashion's ghosts never carry more ink than the main object: otherwise a big garment
+# ghost outweighs a thin-strap sandal, and most errors are sandals read as shirts, noise
+# that no pretraining can help with (lecture 04's transfer experiment drowned in it).
+_FASHION_STYLE = dict(rotate=0.25, scale=(0.67, 1.12), shear=0.22, shift=3.5, texture=0.6,
+                      brightness=(0.35, 1.0), noise=0.08, overlay=0.35, ties=0.02, ghost_by_mass=True)
 
 
 def _make_gray(rng, protos, proto_labels, counts, style):
@@ -91,6 +95,9 @@ def _render_gray(rng, protos, by_class, y, style, chunk=10_000):
         other = (labels[has] + rng.integers(1, 10, len(has))) % 10
         ghost = _warp(rng, protos, _pick(rng, by_class, other), style)
         weight = rng.uniform(0, style["overlay"], len(has)).astype(np.float32)
+        if style["ghost_by_mass"]:
+            ink_main, ink_ghost = main[has].sum(axis=(1, 2)), ghost.sum(axis=(1, 2))
+            weight *= np.minimum(1, ink_main / np.maximum(ink_ghost, 1e-6))
         # A few images are truly ambiguous, two objects at about the same strength: no
         # model gets them all right, so even long training leaves methods room to differ.
         tie = rng.random(len(has)) < style["ties"]
@@ -315,7 +322,8 @@ def _shoe(rng, *, shaft, sole, straps=0, solid=True):
     fill = u(0.6, 1.0)
     if solid:
         layers.append((outline, fill))
-    else:  # straps only: a sandal
+    else:  # straps over a faint sole-to-heel outline: a sandal
+        layers.append((outline, u(0.2, 0.4)))
         for k in range(straps):
             x = toe + 0.1 + k * (heel - toe - 0.15) / max(straps - 1, 1)
             layers.append((_band((x, base), (x + u(-0.08, 0.08), instep - u(0, 0.08)), u(0.04, 0.07)), fill))

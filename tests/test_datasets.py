@@ -252,6 +252,29 @@ def test_failed_download_falls_back_to_stand_in(env, monkeypatch):
     assert x_train.shape == (60000, 28, 28)
 
 
+@pytest.mark.parametrize("by_mass", [True, False])
+def test_fashion_ghosts_carry_less_ink_than_the_object(by_mass):
+    """A thin object (a dot: think sandal straps) under a big one (a square: a shirt). With
+    Fashion's style the ghost's ink is capped at the dot's, so no ghost pixel is brighter
+    than dot area / square area; without the cap the square shows up to ``overlay``."""
+    size, dot, square = 28, (slice(13, 15), slice(13, 15)), (slice(4, 24), slice(4, 24))
+    protos = np.zeros((10, size, size), np.float32)
+    protos[0][dot] = 1
+    protos[1:, square[0], square[1]] = 1
+    style = dict(standin._FASHION_STYLE, rotate=0, scale=(1, 1), shear=0, shift=0, texture=0,
+                 brightness=(1, 1), noise=0, ties=0, overlay=1.0, ghost_by_mass=by_mass)
+    by_class = [np.array([c]) for c in range(10)]
+    images = standin._render_gray(np.random.default_rng(0), protos, by_class, np.zeros(500, np.uint8), style)
+    outside = images.astype(np.float32) / 255
+    outside[:, dot[0], dot[1]] = 0
+    cap = 4 / 400
+    brightest = outside.max(axis=(1, 2))
+    if by_mass:
+        assert brightest.max() <= cap + 1 / 255
+    else:
+        assert (brightest > 10 * cap).mean() > 0.4, "without the cap, most ghosts outshine the dot"
+
+
 @pytest.mark.parametrize("name, low, high", [("mnist", 0.75, 0.92), ("fashion_mnist", 0.75, 0.92)])
 def test_stand_in_is_learnable_but_not_trivial(name, low, high):
     """A 300-100 ReLU MLP, SGD(0.01), batch 32, 5 epochs on 55,000 images: the reference
