@@ -32,10 +32,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        shutil.copy(ROOT / "nbgrader_config.py", root)
-        shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns("runs"))
-        (root / "course").mkdir()
-        api = grading.course_api(root)
+        api = grading.copy_course(root, ROOT)
         grading.release(api, args.assignment)
         source = root / "incoming"
         notebook = ROOT / "solutions" / args.assignment / f"{args.assignment}.ipynb"

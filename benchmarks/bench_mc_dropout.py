@@ -14,7 +14,7 @@ a few runs (noise on a shared machine only adds time).
 Run: ``.venv/bin/python benchmarks/bench_mc_dropout.py``.
 """
 
-import time
+import timeit
 
 import keras
 import numpy as np
@@ -37,12 +37,7 @@ def f21_model():
 
 
 def best_of(runs, fn):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=runs))
 
 
 def main():

@@ -41,6 +41,7 @@ Example::
 import html
 import math
 import time
+import timeit
 import warnings
 from dataclasses import dataclass
 
@@ -266,11 +267,7 @@ def matmul_peak_gflops(n=2048, repeats=10):
     a = tf.random.normal((n, n), seed=0)
     b = tf.random.normal((n, n), seed=1)
     _ = (a @ b).numpy()  # warm-up: thread pools, kernel selection
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        _ = (a @ b).numpy()
-        best = min(best, time.perf_counter() - start)
+    best = min(timeit.repeat(lambda: (a @ b).numpy(), number=1, repeat=repeats))
     return 2 * n**3 / best / 1e9
 
 

@@ -172,6 +172,21 @@ def course_api(root="."):
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
+def copy_course(to, root="."):
+    """Copy the grading setup of the course in ``root`` (``nbgrader_config.py`` and the
+    instructor versions) to the folder ``to``, with an empty gradebook folder: a private
+    course to grade in without touching the real gradebook or ``exercises/``. Returns the
+    copy's ``NbGraderAPI``."""
+    root, to = Path(root), Path(to)
+    source = course_api(root).coursedir
+    shutil.copy(root / "nbgrader_config.py", to)
+    shutil.copytree(root / source.source_directory, to / source.source_directory,
+                    ignore=shutil.ignore_patterns(*source.ignore))
+    api = course_api(to)
+    Path(api.coursedir.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return api
+
+
 def release(api, assignment):
     """``nbgrader generate_assignment --force``: solutions/<assignment> -> exercises/."""
     _check_assignment(api, assignment)
@@ -189,7 +204,7 @@ def collect(api, assignment, source):
     if not source.exists():
         raise FileNotFoundError(f"source={str(source)!r}: no such file or folder.")
     root = Path(api.coursedir.root)
-    downloaded = root / "course" / "downloaded" / assignment
+    downloaded = root / api.config.ZipCollectApp.downloaded_directory / assignment
     archive = downloaded / "archive"
     # zip_collect reads everything under archive/: start from this source only.
     shutil.rmtree(downloaded, ignore_errors=True)
@@ -200,7 +215,6 @@ def collect(api, assignment, source):
         shutil.copy(source, archive)
     regexp = r".*[/\\](?P<student_id>[^/\\]+)[/\\](?P<file_id>[^/\\]+\.ipynb)$"
     command = [sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force",
-               f"--ZipCollectApp.downloaded_directory={downloaded.parent.relative_to(root)}",
                f"--FileNameCollectorPlugin.named_regexp={regexp}"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:

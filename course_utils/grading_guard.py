@@ -31,7 +31,7 @@ class Snapshot:
     def __init__(self, modules=GUARDED):
         self.saved = [(module, dict(vars(module))) for module in modules]
 
-    def restore(self, *_):
+    def restore(self):
         """Put back every attribute that existed at snapshot time (new ones are kept)."""
         for module, attributes in self.saved:
             sys.modules[module.__name__] = module
@@ -39,7 +39,6 @@ class Snapshot:
             for name, value in attributes.items():
                 if current.get(name, _MISSING) is not value:
                     setattr(module, name, value)
-
 
 
 def install(shell=None):

@@ -172,12 +172,6 @@ class MCPrediction:
     samples: np.ndarray = None       # (n_samples, rows, classes) when asked for
 
 
-def entropy(probabilities, axis=-1):
-    """``-sum p log p`` along ``axis`` (natural log), NumPy."""
-    p = np.asarray(probabilities, np.float64)
-    return -(p * np.log(p + _EPS)).sum(axis=axis)
-
-
 def mc_predict(model, x, n_samples=100, *, batch_size=None, seed=None, return_samples=False,
                max_rows=32_768, verbose="auto"):
     """MC dropout predictions of ``model`` (softmax outputs) on ``x``.
@@ -287,10 +281,13 @@ def _bins(probabilities, y, n_bins):
     return count, conf, acc
 
 
+def _ece(count, conf, acc):
+    return float((count / count.sum() * np.abs(acc - conf)).sum())
+
+
 def expected_calibration_error(probabilities, y, n_bins=15):
     """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over equal-width confidence bins."""
-    count, conf, acc = _bins(probabilities, y, n_bins)
-    return float((count / count.sum() * np.abs(acc - conf)).sum())
+    return _ece(*_bins(probabilities, y, n_bins))
 
 
 def reliability_diagram(probabilities, y, n_bins=10, *, ax=None, label=None):
@@ -302,8 +299,7 @@ def reliability_diagram(probabilities, y, n_bins=10, *, ax=None, label=None):
         ax.plot([0, 1], [0, 1], "k:", label="perfect calibration")
     centers = (np.arange(n_bins) + 0.5) / n_bins
     used = count > 0
-    ece = expected_calibration_error(probabilities, y, n_bins)
-    ax.plot(centers[used], acc[used], "o-", label=f"{label or 'model'} (ECE {ece:.3f})")
+    ax.plot(centers[used], acc[used], "o-", label=f"{label or 'model'} (ECE {_ece(count, conf, acc):.3f})")
     ax.set_xlabel("confidence (top class probability)")
     ax.set_ylabel("accuracy")
     ax.set_xlim(0, 1)

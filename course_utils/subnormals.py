@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +29,10 @@ import numpy as np
 TINY = np.finfo(np.float32).tiny  # smallest normal float32, 1.18e-38
 
 
-def _best(fn, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def matmul_seconds(weight_value, repeats=20):
     x = np.random.default_rng(0).random((100, 784), dtype=np.float32)
     w = np.full((784, 256), weight_value, np.float32)
-    return _best(lambda: x @ w, repeats)
+    return min(timeit.repeat(lambda: x @ w, number=1, repeat=repeats))
 
 
 def mlp_epoch_seconds(x, y, *, subnormal, flush, epochs=3, lr=0.1, l2=0.01):

@@ -18,6 +18,7 @@ from nbgrader.api import Gradebook
 from course_utils import grading
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("grading_env")
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
@@ -26,19 +27,9 @@ def course(tmp_path_factory):
     """A copy of the course's nbgrader setup in a temporary folder: the real gradebook and
     exercises/ are never touched."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "solutions", root / "solutions")
-    (root / "course").mkdir()
-    api = grading.course_api(root)
+    api = grading.copy_course(root, ROOT)
     assert api.coursedir.root == str(root)
     return root, api
-
-
-@pytest.fixture(autouse=True)
-def grading_env(monkeypatch):
-    # Kernels that nbgrader starts inherit this environment.
-    monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
 
 
 def cells(path):
@@ -70,7 +61,7 @@ def test_pipeline(course, assignment):
 
     generated = root / "exercises" / assignment
     committed = ROOT / "exercises" / assignment
-    regenerate = f"run `nbgrader generate_assignment {assignment} --force` in the course folder"
+    regenerate = f"run `course-grade release {assignment}` in the course folder"
     assert sorted(p.name for p in generated.iterdir()) == sorted(p.name for p in committed.iterdir()), regenerate
     for notebook in generated.glob("*.ipynb"):
         student_cells = cells(committed / notebook.name)

@@ -9,7 +9,6 @@ functions use question 2's, which use question 1's.
 
 import csv
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from nbgrader.api import Gradebook
 from course_utils import grading
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("grading_env")
 MACS = "ex06_counting_macs"
 MLP = "ex00_first_mlp"
 
@@ -83,20 +83,13 @@ SUBMISSIONS = {
 def course(tmp_path_factory):
     """A private copy of the course with both assignments released and a short timeout."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns("runs"))
-    (root / "course").mkdir()
-    config = (ROOT / "nbgrader_config.py").read_text()
-    (root / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 10\n")
+    grading.copy_course(root, ROOT)
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write("\nc.Execute.timeout = 10\n")
     api = grading.course_api(root)
     for assignment in (MACS, MLP):
         grading.release(api, assignment)
     return root, api
-
-
-@pytest.fixture(autouse=True)
-def grading_env(monkeypatch):
-    monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
 
 
 def write_submissions(folder, assignment, submissions):

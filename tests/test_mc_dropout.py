@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from course_utils import mc_dropout
-from course_utils.mc_dropout import (MC_VERSION, MCAlphaDropout, entropy, expected_calibration_error,
+from course_utils.mc_dropout import (MC_VERSION, MCAlphaDropout, expected_calibration_error,
                                      mc_layers, mc_predict, reliability_diagram, to_mc_model)
 
 L = keras.layers
@@ -48,12 +48,6 @@ def test_uncertainty_measures_equal_their_definitions():
     np.testing.assert_allclose(result.expected_entropy, h_expected, rtol=1e-4)
     np.testing.assert_allclose(result.mutual_information, h_mean - h_expected, atol=1e-5)
     assert (result.mutual_information > -1e-6).all()
-
-
-def test_entropy_by_hand():
-    assert entropy([0.5, 0.5]) == pytest.approx(np.log(2))
-    assert entropy([1.0, 0.0]) == pytest.approx(0.0, abs=1e-9)
-    assert entropy([[0.25] * 4]) == pytest.approx([np.log(4)])
 
 
 def test_same_seed_same_result():
