@@ -29,6 +29,31 @@ if [ ! -f "$stamp" ]; then
   echo "Installed in $(( $(date +%s) - start )) s."
 fi
 
+# Kernels leave C-level output (TensorFlow's start-up log lines) on the terminal that
+# started Jupyter instead of showing it in the notebook as red stderr boxes; Python's own
+# warnings and errors still show in the notebook.
+mkdir -p "$VENV/etc/ipython"
+echo "c.IPKernelApp.capture_fd_output = False" >"$VENV/etc/ipython/ipython_kernel_config.py"
+
+# The real Fashion-MNIST offline: Debian's package dataset-fashion-mnist puts it where the
+# loaders look (/usr/share/datasets). Installed where that needs no password (root, or
+# sudo -n), tried once per environment; otherwise one line says how to get the real data.
+has_fashion() { COURSE_OFFLINE=1 "$VENV/bin/python" -c 'import sys
+from course_utils.datasets import find_source
+sys.exit(not find_source("fashion_mnist").real)'; }
+if ! has_fashion; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  if [ ! -f "$VENV/.fashion-mnist-tried" ] && command -v apt-get >/dev/null && $sudo true 2>/dev/null; then
+    touch "$VENV/.fashion-mnist-tried"
+    echo "Installing the real Fashion-MNIST (Debian's dataset-fashion-mnist, 30 MB)..."
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+      || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || true
+  fi
+  has_fashion || echo "Fashion-MNIST: no local copy of the real data. Online, Keras downloads it on first use;" \
+    "offline, 'sudo apt-get install dataset-fashion-mnist' (Debian) or COURSE_DATA_DIR (README, 'Data') provide it."
+fi
+
 # nbgrader runs alembic from the environment's bin folder: it must be on PATH.
 export PATH="$VENV/bin:$PATH"
 # Quieter TensorFlow: C++ info and warning lines off (kernels inherit this).

@@ -7,18 +7,25 @@
 1. ``COURSE_DATA_DIR``: a folder holding the files in their real formats: ``mnist.npz``;
    the four Fashion-MNIST idx ``.gz`` files (in the folder or in ``fashion-mnist/``);
    ``cifar-10-batches-py/``.
-2. Keras's cache (``~/.keras/datasets`` or ``$KERAS_HOME/datasets``), then Keras's
+2. The system's data folders, ``datasets/`` under each of ``$XDG_DATA_DIRS``
+   (default ``/usr/local/share:/usr/share``): Debian's package ``dataset-fashion-mnist``
+   installs the real Fashion-MNIST in ``/usr/share/datasets/fashion-mnist``.
+3. Keras's cache (``~/.keras/datasets`` or ``$KERAS_HOME/datasets``), then Keras's
    download. ``COURSE_OFFLINE=1`` skips the download: no network attempt, no time-out.
-3. A synthetic stand-in (:mod:`course_utils.standin`) with the same shapes, dtypes and
+4. A synthetic stand-in (:mod:`course_utils.standin`) with the same shapes, dtypes and
    class balance, generated once and cached in ``COURSE_CACHE_DIR``
-   (default ``~/.cache/course_utils``). A one-line warning says so.
+   (default ``~/.cache/course_utils``).
 
-A file that is there but unreadable raises :class:`DatasetFileError` naming the file:
-silently falling back to the stand-in would hide the problem.
+Every load says in one line which data it returned: the real data and where from
+(printed), or the stand-in and why (a warning). :func:`find_source` tells the same
+without loading anything. A file that is there but unreadable raises
+:class:`DatasetFileError` naming the file: silently falling back to the stand-in would
+hide the problem.
 
 Example::
 
     (X_train_full, y_train_full), (X_test, y_test) = load_fashion_mnist()
+    # Fashion-MNIST: the real data, from /usr/share/datasets/fashion-mnist.
     (X_train, y_train), (X_valid, y_valid) = split_validation(X_train_full, y_train_full)
     scaler = Standardizer().fit(X_train)
     X_train_scaled = scaler.transform(X_train)
@@ -30,6 +37,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,24 +124,121 @@ class Standardizer:
 
 # --------------------------------------------------------------------------- sources
 
-def _load(name):
+@dataclass(frozen=True)
+class Source:
+    """Where a loader takes a dataset from.
+
+    ``kind`` is one of ``"course_data_dir"``, ``"system"``, ``"keras_cache"`` (real files
+    in ``folder``), ``"download"`` (Keras would download the real data) or ``"standin"``
+    (``reason`` says why).
+    """
+
+    title: str
+    kind: str
+    folder: Path | None = None
+    reason: str = ""
+
+    @property
+    def real(self):
+        return self.kind != "standin"
+
+    def describe(self):
+        """The one line every load prints: ``"<title>: the real data, from <folder>."``, or
+        ``"<title>: a synthetic stand-in, not the real data (<reason>)."``. The home folder
+        is written ``~``, so a notebook's saved output names no user's folder."""
+        if self.kind == "standin":
+            return f"{self.title}: a synthetic stand-in, not the real data ({self.reason})."
+        if self.kind == "download":
+            return f"{self.title}: the real data, downloaded by Keras into {_tilde(_keras_cache_dir())}."
+        via = {"course_data_dir": " (COURSE_DATA_DIR)", "system": "", "keras_cache": " (Keras's cache)"}
+        return f"{self.title}: the real data, from {_tilde(self.folder)}{via[self.kind]}."
+
+
+def find_source(name):
+    """The :class:`Source` that ``load_<name>()`` would use now, without reading the data.
+
+    ``name`` is ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``. A download is only
+    reported as what would be tried (online mode); whether it would succeed is not known.
+    """
+    if name not in _SPECS:
+        raise ValueError(f"name={name!r}: expected one of {', '.join(map(repr, _SPECS))}.")
     spec = _SPECS[name]
+    for kind, folder in _folders():
+        found = spec["find"](folder)
+        if found is not None:
+            return Source(spec["title"], kind, found)
+    if not _offline():
+        return Source(spec["title"], "download")
+    return Source(spec["title"], "standin", reason=_no_files_reason(spec))
+
+
+def system_data_dirs():
+    """``datasets/`` under each of ``$XDG_DATA_DIRS`` (the freedesktop.org base-directory
+    variable, default ``/usr/local/share:/usr/share``), where system packages put data."""
+    dirs = os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share"
+    return [Path(d) / "datasets" for d in dirs.split(os.pathsep) if d]
+
+
+def _folders():
+    """``(kind, folder)`` in the order the loaders look: COURSE_DATA_DIR, system, Keras."""
     data_dir = os.environ.get("COURSE_DATA_DIR")
     if data_dir:
-        found = spec["read"](Path(data_dir))
-        if found is not None:
-            return found
-    cache = _keras_cache_dir()
-    if cache.is_dir():
-        found = spec["read"](cache)
-        if found is not None:
-            return found
-    if os.environ.get("COURSE_OFFLINE", "") not in ("1", "true", "yes"):
+        yield "course_data_dir", Path(data_dir)
+    for folder in system_data_dirs():
+        yield "system", folder
+    yield "keras_cache", _keras_cache_dir()
+
+
+def _offline():
+    return os.environ.get("COURSE_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _no_files_reason(spec):
+    looked = ["COURSE_DATA_DIR"] if os.environ.get("COURSE_DATA_DIR") else []
+    looked += [_tilde(d) for d in system_data_dirs()] + [_tilde(_keras_cache_dir())]
+    return f"offline, and no {spec['files']} in {', '.join(looked)}; {spec['how']}"
+
+
+def last_source(name):
+    """The :class:`Source` of the data that the last ``load_<name>()`` of this process
+    returned, or None before the first. A test can set its expectations by it: figures on
+    the stand-in differ from the real data's."""
+    if name not in _SPECS:
+        raise ValueError(f"name={name!r}: expected one of {', '.join(map(repr, _SPECS))}.")
+    return _LOADED.get(name)
+
+
+_LOADED = {}
+
+
+def _load(name):
+    spec = _SPECS[name]
+    source = find_source(name)
+    data = None
+    if source.kind == "download":
         try:
-            return spec["keras"]()
+            data = spec["keras"]()
         except Exception as err:  # no network, proxy, server down: all mean "use the stand-in"
-            log.info("Keras could not download %s: %s", spec["title"], err)
-    return _standin(name, spec)
+            error = " ".join(str(err).split())  # one line, whatever the exception says
+            source = Source(spec["title"], "standin", reason=f"Keras could not download it: {error}; {spec['how']}")
+    elif source.real:
+        data = spec["read"](source.folder)
+    if source.real:
+        print(source.describe(), flush=True)
+    else:
+        log.warning("%s", source.describe())
+        data = _standin(name, spec)
+    _LOADED[name] = source
+    return data
+
+
+def _tilde(path):
+    """``path`` with the home folder written ``~``."""
+    path, home = Path(path), Path.home()
+    try:
+        return "~/" + str(path.relative_to(home)) if path != home else "~"
+    except ValueError:
+        return str(path)
 
 
 def _keras_cache_dir():
@@ -142,9 +247,6 @@ def _keras_cache_dir():
 
 
 def _standin(name, spec):
-    log.warning("%s: using a synthetic stand-in, not the real data (no network). "
-                "For the real set, put %s in a folder and set COURSE_DATA_DIR to it.",
-                spec["title"], spec["files"])
     cache = Path(os.environ.get("COURSE_CACHE_DIR")
                  or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_utils")
     path = cache / f"standin-{name}-v{STANDIN_VERSION}.npz"
@@ -166,10 +268,12 @@ def _standin(name, spec):
 
 # --------------------------------------------------------------------------- real formats
 
-def _read_mnist_npz(folder):
+def _find_mnist(folder):
+    return folder if (folder / "mnist.npz").is_file() else None
+
+
+def _read_mnist(folder):
     path = folder / "mnist.npz"
-    if not path.exists():
-        return None
     try:
         with np.load(path, allow_pickle=False) as f:
             data = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
@@ -184,15 +288,18 @@ _FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
-def _read_fashion_idx(folder):
+def _find_fashion(folder):
     for candidate in (folder / "fashion-mnist", folder):
-        paths = [candidate / f for f in _FASHION_FILES]
-        if all(p.exists() for p in paths):
-            x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
-            data = (x_train, y_train), (x_test, y_test)
-            _check_images(candidate, data, (28, 28))
-            return data
+        if all((candidate / f).is_file() for f in _FASHION_FILES):
+            return candidate
     return None
+
+
+def _read_fashion(folder):
+    x_train, y_train, x_test, y_test = (read_idx(folder / f) for f in _FASHION_FILES)
+    data = (x_train, y_train), (x_test, y_test)
+    _check_images(folder, data, (28, 28))
+    return data
 
 
 def read_idx(path):
@@ -243,21 +350,25 @@ def _read_cifar_batch(path):
     return data.transpose(0, 2, 3, 1), labels.reshape(-1, 1)
 
 
-def _read_cifar(folder):
+def _find_cifar(folder):
     # Keras 3 extracts its download into cifar-10-batches-py-target/cifar-10-batches-py.
     for candidate in (folder / "cifar-10-batches-py", folder / "cifar-10-batches-py-target" / "cifar-10-batches-py"):
         if candidate.is_dir():
-            names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-            missing = [n for n in names if not (candidate / n).exists()]
-            if missing:
-                raise DatasetFileError(f"{candidate}: missing {', '.join(missing)}.")
-            batches = [_read_cifar_batch(candidate / n) for n in names]
-            x_train = np.concatenate([b[0] for b in batches[:5]])
-            y_train = np.concatenate([b[1] for b in batches[:5]])
-            data = (x_train, y_train), batches[5]
-            _check_images(candidate, data, (32, 32, 3))
-            return data
+            return candidate
     return None
+
+
+def _read_cifar(folder):
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    missing = [n for n in names if not (folder / n).exists()]
+    if missing:
+        raise DatasetFileError(f"{folder}: missing {', '.join(missing)}.")
+    batches = [_read_cifar_batch(folder / n) for n in names]
+    x_train = np.concatenate([b[0] for b in batches[:5]])
+    y_train = np.concatenate([b[1] for b in batches[:5]])
+    data = (x_train, y_train), batches[5]
+    _check_images(folder, data, (32, 32, 3))
+    return data
 
 
 def _check_images(path, data, image_shape):
@@ -275,11 +386,17 @@ def _keras_loader(name):
     return load
 
 
+_ONLINE = "online, Keras downloads it"
 _SPECS = {
-    "mnist": dict(title="MNIST", files="mnist.npz", read=_read_mnist_npz,
-                  keras=_keras_loader("mnist"), standin=standin.make_mnist),
-    "fashion_mnist": dict(title="Fashion-MNIST", files="the four idx .gz files", read=_read_fashion_idx,
-                          keras=_keras_loader("fashion_mnist"), standin=standin.make_fashion_mnist),
-    "cifar10": dict(title="CIFAR-10", files="cifar-10-batches-py/", read=_read_cifar,
-                    keras=_keras_loader("cifar10"), standin=standin.make_cifar10),
+    "mnist": dict(title="MNIST", files="mnist.npz", find=_find_mnist, read=_read_mnist,
+                  keras=_keras_loader("mnist"), standin=standin.make_mnist,
+                  how=f"for the real set, put mnist.npz in COURSE_DATA_DIR or go {_ONLINE}"),
+    "fashion_mnist": dict(title="Fashion-MNIST", files="Fashion-MNIST idx files", find=_find_fashion,
+                          read=_read_fashion, keras=_keras_loader("fashion_mnist"),
+                          standin=standin.make_fashion_mnist,
+                          how="for the real set, install Debian's dataset-fashion-mnist, "
+                              f"or put the four idx .gz files in COURSE_DATA_DIR, or go {_ONLINE}"),
+    "cifar10": dict(title="CIFAR-10", files="cifar-10-batches-py/", find=_find_cifar, read=_read_cifar,
+                    keras=_keras_loader("cifar10"), standin=standin.make_cifar10,
+                    how=f"for the real set, put cifar-10-batches-py/ in COURSE_DATA_DIR or go {_ONLINE}"),
 }
