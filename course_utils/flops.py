@@ -12,22 +12,43 @@ Conventions (forward pass, per ``batch_size`` samples):
   convolution: every input element meets the whole kernel once:
   ``input positions x in_channels x kernel volume x filters``. Depthwise:
   ``kernel volume`` per output element. Separable: depthwise, then a 1x1 convolution.
-  Batch normalization at inference is ``x * scale + offset``: one MAC per element.
+- Per element, one MAC (``x * scale + offset``): batch normalization at inference,
+  ``Rescaling``, ``Normalization`` (``(x - mean) / std`` folded into one multiply-add), and
+  Inception-ResNet's residual scaling (``x + scale * branch``). Papers usually leave these
+  out of their counts.
+  Layer and group normalization: 7 FLOPs per element (mean, variance, normalise) plus
+  their scale and offset as one MAC. Unit normalization: the sum of squares, one MAC per
+  element, then one division per element.
 - **FLOPs** = 2 per MAC, plus one per bias add (one per output element), plus the
   element-wise work of activations at the rates of ``ACTIVATION_FLOPS`` (an ``exp`` or a
   division counts as 1), whether the activation is a layer or an ``activation=`` argument.
   Max pooling: one comparison per window element; average pooling: one add per window
-  element; global pooling: one per input element. Layer normalization: 7 FLOPs per element
-  (mean, variance, normalise) plus its scale and offset as one MAC. Add/Subtract/Multiply/
-  Average/Maximum/Minimum: one FLOP per output element per extra input.
-- **Zero**: Dropout and its relatives (inactive at inference), Flatten, Reshape, Permute,
-  Concatenate, Embedding (a table look-up). Input layers are not listed.
+  element; global pooling: one per input element. Add/Subtract/Multiply/Average/Maximum/
+  Minimum: one FLOP per output element per extra input; ``LayerScale`` (ConvNeXt), a
+  per-channel multiply: one FLOP per element.
+- Resampling (``UpSampling``, ``Resizing``): ``nearest`` and ``area`` copy (zero);
+  otherwise each output element is a weighted sum of ``taps ** spatial dims`` inputs
+  (``bilinear`` 2 taps per dimension, ``bicubic`` 4, ``lanczos3`` 6, ``lanczos5`` 10), in MACs.
+- **Attention** (``MultiHeadAttention``, T query and S key positions, H heads of key size
+  K and value size V): the four projections (``T dq HK + S dk HK + S dv HV + T HV dout``),
+  the scores (``T S H K``) and the weighted sum (``T S H V``) in MACs; a softmax
+  (``ACTIVATION_FLOPS``) over the ``T S H`` scores; bias adds.
+- **Recurrent layers**, per time step (d inputs, u units, T steps): SimpleRNN ``d u + u u``
+  MACs, LSTM 4 times that (four gates), GRU 3 times; plus bias adds, the activations of
+  the gates and the element-wise state updates (LSTM 4 FLOPs per unit, GRU 4).
+  ``Bidirectional`` is its two layers; ``TimeDistributed`` its layer once per step.
+- **Zero**: Dropout and its relatives, and the random augmentation layers (``Random*``,
+  ``MixUp``, ``CutMix``, ``AugMix``, ``RandAugment``): all inactive at inference; Flatten,
+  Reshape, Permute, Concatenate, padding and cropping, ``Identity``, ``StochasticDepth``
+  (identity at inference), Embedding (a table look-up). Input layers are not listed.
 - **Training** costs about 3x the forward pass (the backward pass computes gradients with
   respect to both activations and weights, each about one forward pass): an estimate,
   stated as such in the report.
 
 A layer with no formula here is listed as *not counted*, in the table and in a warning,
-never as a silent zero. Nested models are expanded layer by layer.
+never as a silent zero. Nested models are expanded layer by layer. A model whose inputs
+have unknown sizes (``keras.applications`` models built without ``input_shape``) is
+counted at the ``input_shape`` you pass; the model itself is left unchanged.
 
 Example::
 
@@ -36,6 +57,8 @@ Example::
     print(report)     # a text table
     report.plot()     # MACs per layer, as bars
     report.total_macs, report.total_flops
+    count_flops(keras.applications.MobileNetV3Small(weights=None, input_shape=(None, None, 3)),
+                input_shape=(224, 224, 3))
 """
 
 import html
@@ -46,6 +69,10 @@ import warnings
 from dataclasses import dataclass
 
 import keras
+# Layers of keras.applications that keras.layers does not export: ConvNeXt's, and
+# Inception-ResNet's residual scaling.
+from keras.src.applications.convnext import LayerScale, StochasticDepth
+from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
 # FLOPs per element of each activation function (an exp, a log or a division counts as 1).
 ACTIVATION_FLOPS = {
@@ -64,13 +91,23 @@ _CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _CONV_T = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
 _DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
 _SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+_AUGMENTATION = tuple(getattr(keras.layers, n) for n in dir(keras.layers)
+                      if n.startswith("Random") or n in ("MixUp", "CutMix", "AugMix", "RandAugment"))
 _FREE = (keras.layers.Dropout, keras.layers.AlphaDropout, keras.layers.GaussianDropout,
          keras.layers.GaussianNoise, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
          keras.layers.SpatialDropout3D, keras.layers.Flatten, keras.layers.Reshape,
          keras.layers.Permute, keras.layers.Concatenate, keras.layers.Embedding,
-         keras.layers.ActivityRegularization)
+         keras.layers.ActivityRegularization, keras.layers.Identity,
+         keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D,
+         keras.layers.Cropping1D, keras.layers.Cropping2D, keras.layers.Cropping3D,
+         StochasticDepth, *_AUGMENTATION)
 _ELEMENTWISE = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply,
                 keras.layers.Average, keras.layers.Maximum, keras.layers.Minimum)
+_AFFINE = (keras.layers.BatchNormalization, keras.layers.Rescaling, keras.layers.Normalization)
+_GROUP_NORM = (keras.layers.LayerNormalization, keras.layers.GroupNormalization)
+_UPSAMPLING = (keras.layers.UpSampling1D, keras.layers.UpSampling2D, keras.layers.UpSampling3D)
+_TAPS = {"nearest": 0, "area": 0, "bilinear": 2, "bicubic": 4, "lanczos3": 6, "lanczos5": 10}
+_RNN_GATES = {keras.layers.SimpleRNN: 1, keras.layers.GRU: 3, keras.layers.LSTM: 4}
 _ACTIVATION_LAYERS = {keras.layers.ReLU: "relu", keras.layers.LeakyReLU: "leaky_relu",
                       keras.layers.ELU: "elu", keras.layers.Softmax: "softmax"}
 
@@ -160,8 +197,14 @@ class FlopReport:
         return ax
 
 
-def count_flops(model, batch_size=1):
-    """A :class:`FlopReport` of one forward pass of ``model`` on ``batch_size`` samples."""
+def count_flops(model, batch_size=1, input_shape=None):
+    """A :class:`FlopReport` of one forward pass of ``model`` on ``batch_size`` samples.
+
+    ``input_shape`` (one sample's shape, without the batch axis; a list of them for a model
+    of several inputs) is needed when the model's inputs have unknown sizes, e.g.
+    ``keras.applications`` models made with ``input_shape=(None, None, 3)``: the count
+    runs on a copy of the model built at that shape, and ``model`` is not changed.
+    """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model={model!r}: expected a Keras model.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -169,6 +212,15 @@ def count_flops(model, batch_size=1):
     if not model.built or not _has_graph(model):
         raise ValueError(f"model {model.name!r} has no known input shape: start it with "
                          "keras.Input(shape=...) or call model.build(input_shape) first.")
+    if input_shape is not None:
+        model = _at_shape(model, input_shape)
+    unknown = [(t.name, tuple(t.shape)) for t in model.inputs if None in tuple(t.shape)[1:]]
+    if unknown:
+        where = "; ".join(f"input {name!r} has shape {shape}, dimension(s) "
+                          f"{', '.join(str(i) for i, d in enumerate(shape) if d is None and i > 0)} unknown"
+                          for name, shape in unknown)
+        raise ValueError(f"model {model.name!r}: {where}. Operations depend on them: pass one "
+                         f"sample's shape, e.g. count_flops(model, input_shape={_example(unknown[0][1])}).")
     rows = []
     _walk(model, "", batch_size, rows)
     report = FlopReport(model.name, rows, batch_size)
@@ -176,6 +228,30 @@ def count_flops(model, batch_size=1):
         warnings.warn(f"count_flops: no formula for {', '.join(report.not_counted)}; "
                       "these layers are listed as not counted and left out of the totals.", stacklevel=2)
     return report
+
+
+def _example(shape):
+    return tuple(224 if d is None else d for d in shape[1:])
+
+
+def _at_shape(model, input_shape):
+    """A copy of ``model`` on inputs of ``input_shape``. Its weights are created inside a
+    ``StatelessScope``, so they are never initialised: counting needs only their shapes."""
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    if len(shapes) != len(model.inputs) or not all(
+            isinstance(s, tuple) and s and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in s)
+            for s in shapes):
+        raise ValueError(f"input_shape={input_shape!r}: expected one sample's shape as a tuple of positive "
+                         f"integers (no batch axis), or a list of {len(model.inputs)} such tuples, "
+                         f"one per input of model {model.name!r}.")
+    for shape, tensor in zip(shapes, model.inputs):
+        known = tuple(tensor.shape)[1:]
+        if len(shape) != len(known) or any(k is not None and k != d for k, d in zip(known, shape)):
+            raise ValueError(f"input_shape={input_shape!r}: input {tensor.name!r} of model {model.name!r} "
+                             f"takes samples of shape {known}; {shape} does not fit it.")
+    with keras.StatelessScope():
+        inputs = [keras.Input(shape=s, dtype=t.dtype) for s, t in zip(shapes, model.inputs)]
+        return keras.models.clone_model(model, input_tensors=inputs if len(inputs) > 1 else inputs[0])
 
 
 def _has_graph(model):
@@ -228,16 +304,26 @@ def _per_sample(layer, in_shapes, out_shape):
     elif isinstance(layer, _SEPARABLE):
         depthwise_out = out_n // layer.filters * in_shape[-1] * layer.depth_multiplier
         macs = depthwise_out * math.prod(layer.kernel_size) + depthwise_out * layer.filters
-    elif isinstance(layer, keras.layers.BatchNormalization):
+    elif isinstance(layer, _AFFINE + (CustomScaleLayer,)):
         return out_n, 2 * out_n
-    elif isinstance(layer, keras.layers.LayerNormalization):
+    elif isinstance(layer, _GROUP_NORM):
         return out_n, 9 * out_n
+    elif isinstance(layer, keras.layers.UnitNormalization):
+        return out_n, 3 * out_n
+    elif isinstance(layer, _UPSAMPLING + (keras.layers.Resizing,)):
+        taps = _TAPS.get(layer.interpolation)
+        if taps is None:
+            return None
+        macs = out_n * taps ** (len(out_shape) - 1) if taps else 0
+        return macs, 2 * macs
     elif isinstance(layer, _MAX_POOL + _AVG_POOL):
         return 0, out_n * math.prod(layer.pool_size)
     elif isinstance(layer, _GLOBAL_POOL):
         return 0, math.prod(in_shape)
     elif isinstance(layer, _ELEMENTWISE):
         return 0, out_n * (len(in_shapes) - 1)
+    elif isinstance(layer, LayerScale):
+        return 0, out_n
     elif isinstance(layer, keras.layers.Activation):
         flops = _activation_flops(layer.activation, out_n)
         return None if flops is None else (0, flops)
@@ -245,6 +331,17 @@ def _per_sample(layer, in_shapes, out_shape):
         return 0, ACTIVATION_FLOPS[_ACTIVATION_LAYERS[type(layer)]] * out_n
     elif isinstance(layer, keras.layers.PReLU):
         return 0, ACTIVATION_FLOPS["leaky_relu"] * out_n
+    elif isinstance(layer, keras.layers.MultiHeadAttention):
+        return _attention(layer, out_shape)
+    elif type(layer) in _RNN_GATES:
+        return _recurrent(layer, in_shape)
+    elif isinstance(layer, keras.layers.Bidirectional):
+        costs = [_recurrent(rnn, in_shape) for rnn in (layer.forward_layer, layer.backward_layer)]
+        return None if None in costs else tuple(map(sum, zip(*costs)))
+    elif isinstance(layer, keras.layers.TimeDistributed):
+        inner_out = tuple(layer.layer.compute_output_shape((None, *in_shape[1:])))[1:]
+        cost = _per_sample(layer.layer, [in_shape[1:]], inner_out)
+        return None if cost is None else (cost[0] * in_shape[0], cost[1] * in_shape[0])
     else:
         return None
     # Dense and the convolutions: multiply-adds, then bias and activation element-wise.
@@ -253,6 +350,43 @@ def _per_sample(layer, in_shapes, out_shape):
     if act is None:
         return None
     return macs, 2 * macs + bias + act
+
+
+def _attention(layer, out_shape):
+    """Multi-head attention: see the conventions in the module docstring."""
+    args, kwargs = layer._inbound_nodes[0].arguments.args, layer._inbound_nodes[0].arguments.kwargs
+    query = args[0] if args else kwargs["query"]
+    value = args[1] if len(args) > 1 else kwargs["value"]
+    key = args[2] if len(args) > 2 else kwargs.get("key", value)
+    if key is None:
+        key = value
+    t, s = math.prod(query.shape[1:-1]), math.prod(key.shape[1:-1])
+    h, k, v = layer.num_heads, layer.key_dim, layer.value_dim or layer.key_dim
+    d_out = out_shape[-1]
+    projections = t * query.shape[-1] * h * k + s * key.shape[-1] * h * k + s * value.shape[-1] * h * v + t * h * v * d_out
+    macs = projections + t * s * h * (k + v)
+    bias = (t * h * k + s * h * k + s * h * v + t * d_out) if layer.use_bias else 0
+    return macs, 2 * macs + bias + ACTIVATION_FLOPS["softmax"] * t * s * h
+
+
+def _recurrent(layer, in_shape):
+    """SimpleRNN, GRU, LSTM over ``in_shape = (steps, features)``: see the module docstring."""
+    if type(layer) not in _RNN_GATES:
+        return None
+    steps, d = in_shape[0], in_shape[-1]
+    u, gates = layer.units, _RNN_GATES[type(layer)]
+    act, gate_act = (_activation_flops(getattr(layer, a, None), u) for a in ("activation", "recurrent_activation"))
+    if act is None or (gates > 1 and gate_act is None):
+        return None
+    macs = gates * (d * u + u * u)
+    bias = gates * u * (2 if getattr(layer, "reset_after", False) else 1) if layer.use_bias else 0
+    if gates == 1:        # h = act(W x + U h + b)
+        elementwise = act
+    elif gates == 3:      # z, r gates; candidate act(W x + r * (U h)); h = z h + (1 - z) h~
+        elementwise = 2 * gate_act + act + 4 * u
+    else:                 # i, f, o gates and candidate; c = f c + i g; h = o act(c)
+        elementwise = 3 * gate_act + 2 * act + 4 * u
+    return steps * macs, steps * (2 * macs + bias + elementwise)
 
 
 # --------------------------------------------------------------------------- throughput

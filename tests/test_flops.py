@@ -227,3 +227,111 @@ def test_measure_throughput_bad_arguments():
         measure_throughput(model, x, y, batch_size=32, steps=0, peak_gflops=1.0)
     with pytest.raises(ValueError, match="batch_size=128"):
         measure_throughput(model, x, y, batch_size=128, steps=2, peak_gflops=1.0)
+
+
+# --------------------------------------------------------------------------- more layers, by hand
+
+@pytest.mark.parametrize("layer, input_shape, macs, flops", [
+    (L.ZeroPadding2D(2, name="x"), (5, 5, 3), 0, 0),
+    (L.Cropping2D(1, name="x"), (5, 5, 3), 0, 0),
+    (L.Identity(name="x"), (7,), 0, 0),
+    (L.RandomFlip(name="x"), (8, 8, 3), 0, 0),            # inactive at inference
+    (L.RandomRotation(0.1, name="x"), (8, 8, 3), 0, 0),
+    (L.Rescaling(1 / 255, offset=-1, name="x"), (4, 4, 3), 48, 96),
+    (L.Normalization(mean=0.5, variance=0.25, name="x"), (4, 4, 3), 48, 96),
+    (L.GroupNormalization(groups=2, name="x"), (3, 3, 4), 36, 36 * 9),
+    (L.UnitNormalization(name="x"), (6,), 6, 18),
+    (L.UpSampling2D(2, name="x"), (3, 3, 2), 0, 0),       # nearest: a copy
+    (L.UpSampling2D(2, interpolation="bilinear", name="x"), (3, 3, 2), 6 * 6 * 2 * 4, 2 * 6 * 6 * 2 * 4),
+    (L.Resizing(5, 7, interpolation="bicubic", name="x"), (3, 3, 2), 5 * 7 * 2 * 16, 2 * 5 * 7 * 2 * 16),
+    (L.Activation("hard_silu", name="x"), (10,), 0, 10 * ACTIVATION_FLOPS["hard_silu"]),
+])
+def test_more_layers(layer, input_shape, macs, flops):
+    row = next(r for r in count_flops(seq(input_shape, layer)).rows if r.name == "x")
+    assert row.counted and (row.macs, row.flops) == (macs, flops)
+
+
+def test_convnext_layer_scale_and_stochastic_depth():
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+    model = seq((4, 4, 8), LayerScale(1e-6, 8, name="scale"), StochasticDepth(0.1, name="drop"))
+    rows = {r.name: r for r in count_flops(model).rows}
+    assert (rows["scale"].macs, rows["scale"].flops) == (0, 4 * 4 * 8)  # one multiply per element
+    assert rows["drop"].counted and rows["drop"].flops == 0
+
+
+def test_multi_head_attention_by_hand():
+    """T = 5 queries of 16 features attend over S = 7 positions of 12; 2 heads of 4 (keys)
+    and 3 (values); output back to 16 features."""
+    query, value = keras.Input((5, 16)), keras.Input((7, 12))
+    out = L.MultiHeadAttention(num_heads=2, key_dim=4, value_dim=3, name="mha")(query, value)
+    row, = [r for r in count_flops(keras.Model([query, value], out)).rows if r.name == "mha"]
+    projections = 5 * 16 * 2 * 4 + 7 * 12 * 2 * 4 + 7 * 12 * 2 * 3 + 5 * 2 * 3 * 16
+    attention = 5 * 7 * 2 * 4 + 5 * 7 * 2 * 3     # scores, then the weighted sum of values
+    biases = 5 * 2 * 4 + 7 * 2 * 4 + 7 * 2 * 3 + 5 * 16
+    assert row.macs == projections + attention
+    assert row.flops == 2 * row.macs + biases + ACTIVATION_FLOPS["softmax"] * 5 * 7 * 2
+
+
+def test_self_attention_with_keyword_arguments():
+    x = keras.Input((6, 8))
+    out = L.MultiHeadAttention(num_heads=1, key_dim=8, use_bias=False, name="mha")(query=x, value=x, key=x)
+    row, = [r for r in count_flops(keras.Model(x, out)).rows if r.name == "mha"]
+    assert row.macs == 4 * 6 * 8 * 8 + 6 * 6 * 8 * 2
+    assert row.flops == 2 * row.macs + ACTIVATION_FLOPS["softmax"] * 6 * 6
+
+
+@pytest.mark.parametrize("layer, gates, elementwise", [
+    (L.SimpleRNN(4, name="x"), 1, ACTIVATION_FLOPS["tanh"] * 4),
+    # GRU: sigmoid z and r, tanh candidate, r * (U h), then z h + (1 - z) h~ (3): 4 per unit
+    (L.GRU(4, reset_after=False, name="x"), 3, 4 * (2 * ACTIVATION_FLOPS["sigmoid"] + ACTIVATION_FLOPS["tanh"] + 4)),
+    # LSTM: sigmoid i, f, o; tanh candidate and tanh(c); c = f c + i g (3), h = o tanh(c) (1)
+    (L.LSTM(4, name="x"), 4, 4 * (3 * ACTIVATION_FLOPS["sigmoid"] + 2 * ACTIVATION_FLOPS["tanh"] + 4)),
+])
+def test_recurrent_layers_per_time_step(layer, gates, elementwise):
+    row, = count_flops(seq((9, 3), layer)).rows   # 9 steps of 3 features, 4 units
+    per_step_macs = gates * (3 * 4 + 4 * 4)
+    assert row.macs == 9 * per_step_macs
+    assert row.flops == 9 * (2 * per_step_macs + gates * 4 + elementwise)
+
+
+def test_gru_reset_after_has_two_biases_and_bidirectional_counts_both_ways():
+    gru, = count_flops(seq((9, 3), L.GRU(4, name="x"))).rows
+    gru_before, = count_flops(seq((9, 3), L.GRU(4, reset_after=False, name="x"))).rows
+    assert gru.flops - gru_before.flops == 9 * 3 * 4   # the recurrent kernel's own bias
+    both, = count_flops(seq((9, 3), L.Bidirectional(L.LSTM(4), name="x"))).rows
+    one, = count_flops(seq((9, 3), L.LSTM(4, name="x"))).rows
+    assert (both.macs, both.flops) == (2 * one.macs, 2 * one.flops)
+
+
+def test_time_distributed_counts_its_layer_once_per_step():
+    row, = count_flops(seq((6, 10), L.TimeDistributed(L.Dense(3), name="x"))).rows
+    assert row.macs == 6 * 10 * 3
+
+
+# --------------------------------------------------------------------------- unknown input sizes
+
+def variable_size_cnn():
+    return seq((None, None, 3), L.Conv2D(4, 3, name="c"), L.GlobalAveragePooling2D(name="g"),
+               L.Dense(2, name="d"), name="fcn")
+
+
+def test_unknown_input_size_names_the_dimensions_and_input_shape():
+    with pytest.raises(ValueError, match=r"model 'fcn'.*shape \(None, None, None, 3\).*dimension\(s\) 1, 2 "
+                                         r"unknown.*input_shape=\(224, 224, 3\)"):
+        count_flops(variable_size_cnn())
+
+
+def test_input_shape_counts_a_copy_and_leaves_the_model_alone():
+    model = variable_size_cnn()
+    weights = [w.copy() for w in model.get_weights()]
+    report = count_flops(model, input_shape=(10, 12, 3))
+    assert {r.name: r.macs for r in report.rows}["c"] == 8 * 10 * 4 * 3 * 3 * 3
+    assert report.total_params == model.count_params()
+    assert tuple(model.inputs[0].shape) == (None, None, None, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+
+
+@pytest.mark.parametrize("bad", [(10, 12), (10, 12, 4), [(10, 12, 3)] * 2, (10, -1, 3), "224x224"])
+def test_bad_input_shape_is_named(bad):
+    with pytest.raises(ValueError, match=r"input_shape="):
+        count_flops(variable_size_cnn(), input_shape=bad)
