@@ -1,30 +1,42 @@
-# Sourced by bin/lab and bin/test: creates .venv with Python 3.11 and installs the course
-# into it (editable), once, and again whenever pyproject.toml changes.
+# Sourced by bin/lab and bin/test: creates .venv with the newest supported Python on PATH
+# (3.13, 3.12 or 3.11; PYTHON=/path/to/python to choose) and installs the course into it
+# (editable), once, and again from scratch whenever pyproject.toml or the Python changes.
+# COURSE_GPU=1 adds the NVIDIA GPU extra (Linux): the CUDA libraries for TensorFlow.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+SUPPORTED="3.13 3.12 3.11"
 
+supported() { "$1" -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" not in sys.argv[1].split())' "$SUPPORTED" 2>/dev/null; }
 python="${PYTHON:-}"
+if [ -n "$python" ] && ! supported "$python"; then
+  echo "PYTHON=$python is not Python $SUPPORTED (it says: $("$python" --version 2>&1 || echo 'not found'))." >&2
+  exit 1
+fi
 if [ -z "$python" ]; then
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null && supported "$candidate"; then
       python="$candidate"; break
     fi
   done
 fi
 if [ -z "$python" ]; then
-  echo "The course needs Python 3.11: none found as python3.11 or python3 (set PYTHON=/path/to/python3.11)." >&2
+  echo "The course needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 and Keras 3.15); none is on PATH." >&2
+  echo "Install one (python.org, Homebrew 'brew install python@3.12', 'sudo apt install python3.12', or uv" >&2
+  echo "'uv python install 3.12'), or point PYTHON=/path/to/python3.12 at one." >&2
   exit 1
 fi
 
-stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+extras=""; [ "${COURSE_GPU:-0}" = 1 ] && extras="[gpu]"
+version="$("$python" -c 'import sys; print(".".join(map(str, sys.version_info[:3])))')"
+stamp="$VENV/.installed-$( (cat "$ROOT/pyproject.toml"; echo "$version $extras") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Setting up $VENV (a few minutes the first time)..."
+  echo "Setting up $VENV with Python $version (a few minutes the first time)..."
   start=$(date +%s)
-  "$python" -m venv "$VENV"
+  # From scratch: packages left from another Python or another dependency set would linger.
+  "$python" -m venv --clear "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT"
-  rm -f "$VENV"/.installed-*
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT$extras"
   touch "$stamp"
   echo "Installed in $(( $(date +%s) - start )) s."
 fi

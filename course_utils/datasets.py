@@ -246,9 +246,15 @@ def _keras_cache_dir():
     return Path(home) / "datasets"
 
 
+def standin_cache_dir():
+    """Where generated stand-ins are cached: ``COURSE_CACHE_DIR``, else ``course_utils/``
+    under ``XDG_CACHE_HOME`` (default ``~/.cache``)."""
+    return Path(os.environ.get("COURSE_CACHE_DIR")
+                or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_utils")
+
+
 def _standin(name, spec):
-    cache = Path(os.environ.get("COURSE_CACHE_DIR")
-                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_utils")
+    cache = standin_cache_dir()
     path = cache / f"standin-{name}-v{STANDIN_VERSION}.npz"
     if path.exists():
         try:
