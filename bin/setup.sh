@@ -50,9 +50,9 @@ echo "c.IPKernelApp.capture_fd_output = False" >"$VENV/etc/ipython/ipython_kerne
 # The real Fashion-MNIST offline: Debian's package dataset-fashion-mnist puts it where the
 # loaders look (/usr/share/datasets). Installed where that needs no password (root, or
 # sudo -n), tried once per environment; otherwise one line says how to get the real data.
-has_fashion() { COURSE_OFFLINE=1 "$VENV/bin/python" -c 'import sys
+has_fashion() { "$VENV/bin/python" -c 'import sys
 from course_utils.datasets import find_source
-sys.exit(not find_source("fashion_mnist").real)'; }
+sys.exit(not find_source("fashion_mnist", local_only=True).real)'; }
 if ! has_fashion; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
   if [ ! -f "$VENV/.fashion-mnist-tried" ] && command -v apt-get >/dev/null && $sudo true 2>/dev/null; then

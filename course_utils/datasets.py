@@ -154,11 +154,12 @@ class Source:
         return f"{self.title}: the real data, from {_tilde(self.folder)}{via[self.kind]}."
 
 
-def find_source(name):
+def find_source(name, *, local_only=False):
     """The :class:`Source` that ``load_<name>()`` would use now, without reading the data.
 
     ``name`` is ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``. A download is only
     reported as what would be tried (online mode); whether it would succeed is not known.
+    ``local_only=True`` answers as if offline: real files on this machine, or the stand-in.
     """
     if name not in _SPECS:
         raise ValueError(f"name={name!r}: expected one of {', '.join(map(repr, _SPECS))}.")
@@ -167,7 +168,7 @@ def find_source(name):
         found = spec["find"](folder)
         if found is not None:
             return Source(spec["title"], kind, found)
-    if not _offline():
+    if not (local_only or _offline()):
         return Source(spec["title"], "download")
     return Source(spec["title"], "standin", reason=_no_files_reason(spec))
 

@@ -194,6 +194,7 @@ def test_last_source_is_what_the_last_load_returned(env, monkeypatch):
 def test_find_source_reports_download_when_online_and_names_bad_input(env, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "0")
     assert datasets.find_source("cifar10").kind == "download"
+    assert datasets.find_source("cifar10", local_only=True).kind == "standin"
     with pytest.raises(ValueError, match=r"name='svhn'.*'fashion_mnist'"):
         datasets.find_source("svhn")
 

@@ -52,9 +52,8 @@ def test_the_lectures_are_committed_with_outputs():
 
 
 @pytest.mark.parametrize("path", EXECUTED, ids=names(EXECUTED))
-def test_outputs_say_which_data_and_it_is_real_where_the_machine_has_it(path, monkeypatch):
-    monkeypatch.setenv("COURSE_OFFLINE", "1")  # "has it" means files here, not a download
-    local = {TITLES[n]: datasets.find_source(n).real for n in TITLES}
+def test_outputs_say_which_data_and_it_is_real_where_the_machine_has_it(path):
+    local = {TITLES[n]: datasets.find_source(n, local_only=True).real for n in TITLES}  # files, not a download
     for index, cell in enumerate(executed(path)):
         loaded = {TITLES[n] for n in LOAD.findall(cell.source)}
         lines = {m.group(1): m.group(2) for _, text in text_outputs(cell) for m in SOURCE_LINE.finditer(text)}
