@@ -212,6 +212,20 @@ def test_fashion_matches_keras_own_loader(env):
     assert_same(datasets.load_fashion_mnist(), expected)
 
 
+def test_the_real_fashion_mnist_where_it_is_installed():
+    """The figures the lectures quote rest on the real set: its labels as published (the
+    first ten train labels, 6,000 per class) and the reference chapter's task A size after
+    the 5,000-image validation split (its X_train_A.shape: 43,986). Runs where the machine
+    holds the set (CI installs Debian's dataset-fashion-mnist)."""
+    if not datasets.find_source("fashion_mnist", local_only=True).real:
+        pytest.skip("no local copy of the real Fashion-MNIST (README, 'Data')")
+    (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist()
+    assert y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert np.bincount(y_train).tolist() == [6000] * 10 and np.bincount(y_test).tolist() == [1000] * 10
+    (_, y_fit), _ = datasets.split_validation(x_train, y_train)
+    assert int(np.sum((y_fit != 5) & (y_fit != 6))) == 43_986
+
+
 # --------------------------------------------------------------------------- corrupt files
 
 def test_corrupt_npz_names_the_file(env, monkeypatch):
