@@ -90,6 +90,11 @@ def write_cifar(folder):
 WRITERS = {"mnist": write_mnist, "fashion_mnist": write_fashion, "cifar10": write_cifar}
 
 
+def tiny():
+    """A three-image dataset, for tests about where data comes from rather than what it holds."""
+    return (images(2, (28, 28)), labels(2)), (images(1, (28, 28)), labels(1))
+
+
 def assert_same(got, expected):
     """``(x_train, y_train), (x_test, y_test)`` equal in shape, dtype and every value."""
     for g, e in zip((*got[0], *got[1]), (*expected[0], *expected[1])):
@@ -158,8 +163,7 @@ def test_every_load_says_which_data_in_one_line(name, env, monkeypatch, capsys, 
     assert not caplog.records
 
     monkeypatch.setenv("KERAS_HOME", str(env / "empty-keras-home"))
-    tiny = (images(2, (28, 28)), labels(2)), (images(1, (28, 28)), labels(1))
-    monkeypatch.setitem(datasets._SPECS[name], "standin", lambda: tiny)  # the line, not the images
+    monkeypatch.setitem(datasets._SPECS[name], "standin", tiny)  # the line, not the images
     with caplog.at_level(logging.WARNING, logger="course_utils.datasets"):
         getattr(datasets, f"load_{name}")()
     assert capsys.readouterr().out == ""
@@ -174,8 +178,7 @@ def test_last_source_is_what_the_last_load_returned(env, monkeypatch):
     def unreachable():
         raise OSError("no network")
     monkeypatch.setitem(datasets._SPECS["fashion_mnist"], "keras", unreachable)
-    tiny = (images(2, (28, 28)), labels(2)), (images(1, (28, 28)), labels(1))
-    monkeypatch.setitem(datasets._SPECS["fashion_mnist"], "standin", lambda: tiny)
+    monkeypatch.setitem(datasets._SPECS["fashion_mnist"], "standin", tiny)
     monkeypatch.setattr(datasets, "_LOADED", {})
     assert datasets.last_source("fashion_mnist") is None
     write_fashion(env / "data")

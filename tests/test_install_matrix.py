@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.doctor import TENSORFLOW_DISTRIBUTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).parent / "uv"
 PYTHONS = ("3.11", "3.12", "3.13")
@@ -25,8 +27,6 @@ PLATFORMS = {"Linux x86-64": "x86_64-manylinux_2_28", "Linux aarch64": "aarch64-
              "macOS arm64": "aarch64-apple-darwin"}
 CELLS = [(python, platform, None) for python in PYTHONS for platform in PLATFORMS]
 CELLS += [(python, platform, "gpu") for python in PYTHONS for platform in ("Linux x86-64", "Linux aarch64")]
-TENSORFLOWS = {"tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tensorflow-aarch64",
-               "tf-nightly", "tf-nightly-cpu"}
 
 
 def cell_id(cell):
@@ -59,7 +59,7 @@ def resolutions():
 def test_resolves_to_binary_wheels(cell, resolutions):
     returncode, pins, stderr = resolutions[cell]
     assert returncode == 0, f"{cell_id(cell)} does not resolve:\n{stderr[-3000:]}"
-    tensorflows = sorted(TENSORFLOWS & set(pins))
+    tensorflows = sorted(set(TENSORFLOW_DISTRIBUTIONS) & set(pins))
     assert tensorflows == ["tensorflow"], f"{cell_id(cell)}: TensorFlow distributions {tensorflows}"
     assert pins["tensorflow"].startswith("2.21.") and pins["keras"].split(".")[0] == "3"
     assert "tf-keras" not in pins, f"{cell_id(cell)} pulls in tf_keras (Keras 2)"
