@@ -12,7 +12,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput,
                                    SaveAutoGrades)
 
-from course_utils.grading import GradingExecute, HideHiddenTests, LimitOutputSize
+from course_grading.preprocessors import METADATA, GradingExecute, HideHiddenTests, LimitOutputSize
 
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
@@ -45,10 +45,19 @@ c.IgnorePattern.pattern = (
     r"|To enable the following instructions: )"
 )
 
-# nbgrader's autograde steps, with a kernel that survives os._exit and stuck loops and
-# undoes monkeypatches (GradingExecute), and outputs capped in size (see course_utils.grading).
+# nbgrader's autograde steps, with each kernel in a sandbox, surviving os._exit and stuck
+# loops and undoing monkeypatches (GradingExecute), and outputs capped in size (see
+# course_grading.preprocessors). The caps a submission hit stay in its notebook's metadata.
 c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), METADATA}
+
+# Each submission's kernel: a sandbox (course_grading.sandbox) with these caps, and at most
+# this long for the whole notebook.
+c.Sandbox.memory = 4 * 2**30
+c.Sandbox.processes = 512
+c.Sandbox.disk = 2**30
+c.GradingExecute.wall_time = 1800
 
 # Submissions downloaded from a learning platform, before `nbgrader zip_collect`.
 c.ZipCollectApp.downloaded_directory = "course/downloaded"

@@ -438,3 +438,28 @@ def test_standardizer_errors():
     scaler = datasets.Standardizer().fit(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"shape \(5,\).*\(3,\)"):
         scaler.transform(np.zeros((2, 5)))
+
+
+def test_ready_offline_leaves_nothing_to_fetch_or_write(env, monkeypatch):
+    """What a grading sandbox needs before it starts: no network, read-only caches."""
+    monkeypatch.setitem(datasets._SPECS["mnist"], "standin", tiny)
+    write_fashion(env / "data")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(env / "data"))
+    assert datasets.ready_offline("fashion_mnist").kind == "course_data_dir"
+    assert not (env / "cache").exists(), "real data: no stand-in made"
+    assert datasets.ready_offline("mnist").kind == "standin"
+    path, = (env / "cache").glob("standin-mnist-*.npz")
+    assert path.stat().st_mode & 0o044 == 0o044, "readable by the sandbox's other user"
+
+    def not_again():
+        raise AssertionError("generated a second time")
+    monkeypatch.setitem(datasets._SPECS["mnist"], "standin", not_again)
+    assert datasets.ready_offline("mnist").kind == "standin"  # cached: nothing done
+    assert datasets.NAMES == ("mnist", "fashion_mnist", "cifar10")
+
+
+def test_a_read_only_cache_still_gives_the_stand_in(env, monkeypatch):
+    monkeypatch.setitem(datasets._SPECS["mnist"], "standin", tiny)
+    monkeypatch.setenv("COURSE_CACHE_DIR", "/proc/no-cache-here")  # nothing can be written there
+    (x_train, _), (x_test, _) = datasets.load_mnist()
+    assert (x_train.shape, x_test.shape) == ((2, 28, 28), (1, 28, 28))

@@ -1,22 +1,30 @@
-"""Hostile submissions through the instructors' commands: each graded with the right score,
-none stopping the others, nothing lost from the gradebook.
+"""Hostile submissions through the instructors' commands: each graded with the right score
+and marked, none stopping or changing the others, nothing of the course reachable.
 
-The submissions are the solution of ``ex06_counting_macs`` (pure Python: its kernels start
-fast) with one answer cell made hostile, and one of ``ex00_first_mlp`` for
-``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 2 each, and question 3's
-functions use question 2's, which use question 1's.
+The submissions are the solution (or the student version) of ``ex06_counting_macs`` (pure
+Python: its kernels start fast) with a cell made hostile, and one of ``ex00_first_mlp``
+for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 2 each, and question
+3's functions use question 2's, which use question 1's. They are graded in one
+``course-grade autograde --jobs 2`` run, sandboxed, under caps set low for the test.
 """
 
 import csv
 import io
+import re
+import socket
+import sys
+import threading
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader import api as nbgrader_api
+from nbgrader.api import Gradebook, MissingEntry
 
-from course_utils import grading
+from course_grading import cli, pipeline, sandbox
+from grading_helpers import hidden_lines, page_text
+from course_grading.autograde import autograde, suspicious_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("grading_env")
@@ -60,40 +68,176 @@ while True:
         pass
 """
 
-# student -> (notebook or text, expected score of 6)
-SUBMISSIONS = {
-    "honest": (solution(MACS), 6),
-    "loop": (with_answer(MACS, "q2-answer", lambda s: "while True:\n    pass\n" + s), 2),
-    "stubborn-loop": (with_answer(MACS, "q2-answer", lambda s: STUBBORN + s), 2),
-    "os-exit": (with_answer(MACS, "q2-answer", lambda s: "import os\nos._exit(1)\n" + s), 2),
-    "sys-exit-after": (with_answer(MACS, "q3-answer", lambda s: s + "\nimport sys\nsys.exit(0)\n"), 6),
-    "syntax-error": (with_answer(MACS, "q2-answer", lambda s: "def mlp_macs(:\n" + s), 2),
-    "edited-test": (edited_test(), 0),
-    "deleted-test": (deleted_test(), 4),
-    "huge-output": (with_answer(MACS, "q1-answer",
-                                lambda s: "print('x' * 20_000_000)\nfor i in range(200_000):\n    print(i)\n" + s), 6),
-    "patch-builtins": (with_answer(MACS, "q3-answer", lambda s: (
-        "import builtins\nbuiltins.abs = lambda x: 0\n\n"
-        "def macs_per_parameter():\n    return {'MLP': 0.0, 'CNN': 0.0, 'CNN, 4 filters': 0.0}\n")), 4),
-    "not-a-notebook": ("{ this is not a notebook", None),
-}
+# Caps of the test course's sandbox, low enough to be hit quickly.
+CAPS = {"memory": 2 * 2**30, "processes": 64, "disk": 64 * 2**20}
+WALL_TIME = 24
 
 
+def student_version(assignment):
+    return nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def with_cell(nb, source):
+    """The notebook with a cell the student added at the end."""
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def stub_with_attack(attack):
+    """The untouched student version, with ``attack`` as its first answer: every point it
+    scores, it scores through the attack."""
+    nb = student_version(MACS)
+    cell(nb, "q1-answer").source = attack
+    return nb
+
+
+def exec_cells_of(pattern, which):
+    """Attack code: run the code cells of the first notebook matching ``pattern``."""
+    return f"""
+import glob, json
+for path in sorted(glob.glob({pattern!r})):
+    try:
+        cells = json.load(open(path))["cells"]
+    except OSError as error:
+        print("cannot read", path, error)
+        continue
+    for c in cells:
+        meta = c["metadata"].get("nbgrader", {{}})
+        if c["cell_type"] == "code" and {which}:
+            exec("".join(c["source"]))
+    print("ran the cells of", path)
+    break
+else:
+    print("nothing found at", {pattern!r})
+"""
+
+
+def slow():
+    """9 s in each answer (under the cell timeout): question 3 runs past WALL_TIME."""
+    nb = solution(MACS)
+    for grade_id in ("q1-answer", "q2-answer", "q3-answer"):
+        cell(nb, grade_id).source = "import time\ntime.sleep(9)\n" + cell(nb, grade_id).source
+    return nb
+
+
+def submissions(root, port):
+    """student -> (notebook or text, expected score of 6, expected marks)."""
+    course = str(root)
+    return {
+        "honest": (solution(MACS), 6, []),
+        "honest-too": (solution(MACS), 6, []),
+        "stub": (student_version(MACS), 0, []),
+        "loop": (with_answer(MACS, "q2-answer", lambda s: "while True:\n    pass\n" + s), 2, ["out of time"]),
+        "stubborn-loop": (with_answer(MACS, "q2-answer", lambda s: STUBBORN + s), 2, ["out of time"]),
+        "os-exit": (with_answer(MACS, "q2-answer", lambda s: "import os\nos._exit(1)\n" + s), 2, []),
+        "sys-exit-after": (with_answer(MACS, "q3-answer", lambda s: s + "\nimport sys\nsys.exit(0)\n"), 6, []),
+        "syntax-error": (with_answer(MACS, "q2-answer", lambda s: "def mlp_macs(:\n" + s), 2, []),
+        "edited-test": (edited_test(), 0, []),
+        "deleted-test": (deleted_test(), 4, []),
+        "huge-output": (with_answer(MACS, "q1-answer",
+                                    lambda s: "print('x' * 20_000_000)\nfor i in range(200_000):\n    print(i)\n" + s),
+                        6, []),
+        "patch-builtins": (with_answer(MACS, "q3-answer", lambda s: (
+            "import builtins\nbuiltins.abs = lambda x: 0\n\n"
+            "def macs_per_parameter():\n    return {'MLP': 0.0, 'CNN': 0.0, 'CNN, 4 filters': 0.0}\n")), 4, []),
+        "not-a-notebook": ("{ this is not a notebook", None, []),
+        # What the sandbox is for: each would score 6 (or change others' scores) unconfined.
+        "read-solutions": (stub_with_attack(
+            exec_cells_of(f"{course}/solutions/{MACS}/*.ipynb", 'meta.get("solution")')), 0, []),
+        "run-classmate": (stub_with_attack(
+            exec_cells_of(f"{course}/course/submitted/honest/{MACS}/*.ipynb", 'meta.get("solution")')), 0, []),
+        "write-gradebook": (stub_with_attack(f"""
+import sqlite3
+try:
+    db = sqlite3.connect("file:{course}/course/gradebook.db?mode=rw", uri=True)
+    db.execute("UPDATE grade SET manual_score = 0, extra_credit = 100")
+    db.commit()
+    print("gradebook rewritten")
+except sqlite3.Error as error:
+    print("no gradebook:", error)
+"""), 0, []),
+        "print-own-notebook": (with_cell(solution(MACS), """
+import glob
+for path in glob.glob("*.ipynb") + glob.glob("/home/**/*.ipynb", recursive=True) + glob.glob("/run/**/*.ipynb",
+        recursive=True) + glob.glob("/tmp/**/*.ipynb", recursive=True):
+    print(path, open(path).read())
+"""), 6, []),
+        "connect-port": (with_cell(solution(MACS), f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).sendall(b"my answers")
+    print("connected")
+except OSError as error:
+    print("no connection:", error)
+"""), 6, []),
+        "memory-bomb": (with_answer(MACS, "q2-answer", lambda s: "hog = b'x' * (4 * 2**30)\n" + s), 2,
+                        ["out of memory"]),
+        "fork-bomb": (with_answer(MACS, "q2-answer", lambda s: """
+import os, time
+while True:
+    try:
+        if os.fork() == 0:
+            while True:
+                time.sleep(1)
+    except OSError:
+        time.sleep(0.01)
+""" + s), 2, ["out of time", "too many processes"]),
+        "disk-fill": (with_answer(MACS, "q1-answer", lambda s: """
+chunk = b"x" * 2**20
+try:
+    with open("filler.bin", "wb") as f:
+        for _ in range(1024):
+            f.write(chunk)
+except OSError as error:
+    print("disk:", error.strerror)
+""" + s), 6, ["disk full"]),
+        "slow": (slow(), 4, ["out of time"]),
+        # nbgrader's feedback fails on a marker outside the instructor's cells.
+        "markers": (with_answer(MACS, "q3-answer", lambda s: s + "\n# ### BEGIN HIDDEN TESTS, as in the lecture\n"),
+                    6, []),
+    }
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A private copy of the course with both assignments released and a short timeout."""
+def course(tmp_path_factory, sandbox_required):
+    """A private copy of the course with both assignments released, a short timeout and
+    low sandbox caps."""
     root = tmp_path_factory.mktemp("course")
-    grading.copy_course(root, ROOT)
+    pipeline.copy_course(root, ROOT)
     with open(root / "nbgrader_config.py", "a") as config:
         config.write("\nc.Execute.timeout = 10\n")
-    api = grading.course_api(root)
+        config.write(f"c.GradingExecute.wall_time = {WALL_TIME}\n")
+        config.write("".join(f"c.Sandbox.{name} = {value}\n" for name, value in CAPS.items()))
+    api = pipeline.course_api(root)
     for assignment in (MACS, MLP):
-        grading.release(api, assignment)
+        pipeline.release(api, assignment)
     return root, api
 
 
+@pytest.fixture
+def listener():
+    """A TCP server on 127.0.0.1 that records what connects to it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    heard, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                heard.append(connection.recv(100))
+                connection.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], heard
+    stop.set()
+    thread.join()
+    server.close()
+
+
 def write_submissions(folder, assignment, submissions):
-    for student, (content, _) in submissions.items():
+    for student, (content, *_) in submissions.items():
         path = folder / student / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True)
         if isinstance(content, str):
@@ -102,48 +246,129 @@ def write_submissions(folder, assignment, submissions):
             nbformat.write(content, path)
 
 
-def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys):
+def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys, listener):
     root, api = course
-    write_submissions(tmp_path, MACS, SUBMISSIONS)
-    assert grading.main(["--root", str(root), "collect", MACS, str(tmp_path)]) == 0
-    assert set(api.get_submitted_students(MACS)) == set(SUBMISSIONS)
+    port, heard = listener
+    batch = submissions(root, port)
+    write_submissions(tmp_path, MACS, batch)
+    assert cli.main(["--root", str(root), "collect", MACS, str(tmp_path)]) == 0
+    assert set(api.get_submitted_students(MACS)) == set(batch)
+    with Gradebook(api.coursedir.db_url) as gb:
+        before = len(gb.db.query(nbgrader_api.Grade).all())
 
-    code = grading.main(["--root", str(root), "autograde", MACS])
+    code = cli.main(["--root", str(root), "autograde", MACS, "--jobs", "2"])
     report = capsys.readouterr()
     assert code == 1, "a submission that could not be graded must make the command fail"
     assert "not-a-notebook" in report.err and "is not a valid notebook" in report.out
+    assert "sandboxed (bubblewrap" in report.out and "UNCONFINED" not in report.out
 
+    graded = {student: spec for student, spec in batch.items() if spec[1] is not None}
     with Gradebook(api.coursedir.db_url) as gb:
-        scores = {s: gb.find_submission(MACS, s).score for s in SUBMISSIONS if SUBMISSIONS[s][1] is not None}
-    expected = {s: points for s, (_, points) in SUBMISSIONS.items() if points is not None}
-    assert scores == expected
+        scores = {s: gb.find_submission(MACS, s).score for s in graded}
+        extra = [g.extra_credit for g in gb.db.query(nbgrader_api.Grade).all() if g.extra_credit]
+        assert len(gb.db.query(nbgrader_api.Grade).all()) == before + 3 * len(graded)
+    assert scores == {s: points for s, (_, points, _) in graded.items()}
+    assert not extra, "the gradebook was written by a submission"
+    assert heard == [], "a submission reached a port on the grader's 127.0.0.1"
+
+    # The score table marks each cap a submission hit, and only those.
+    rows = {line.split()[0]: line for line in report.out.splitlines() if line.split() and line.split()[0] in graded}
+    for student, (_, _, marks) in graded.items():
+        assert pipeline.breaches(api, MACS, student) == marks, student
+        for mark in marks:
+            assert mark in rows[student], (student, rows[student])
+    # What the sandbox blocked, the table flags for reading by hand.
+    for student in ("read-solutions", "run-classmate", "write-gradebook", "print-own-notebook", "connect-port"):
+        assert "read by hand" in rows[student], student
+
+    def autograded(student):
+        folder = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, MACS))
+        return nbformat.read(folder / f"{MACS}.ipynb", as_version=4)
 
     # The edited test cell ran in its original form; the deleted one was put back.
-    autograded = Path(api.coursedir.format_path(api.coursedir.autograded_directory, "deleted-test", MACS))
-    restored = cell(nbformat.read(autograded / f"{MACS}.ipynb", as_version=4), "q3-tests")
+    restored = cell(autograded("deleted-test"), "q3-tests")
     assert "macs_per_parameter" in restored.source and restored.outputs
-    edited = Path(api.coursedir.format_path(api.coursedir.autograded_directory, "edited-test", MACS))
-    assert cell(nbformat.read(edited / f"{MACS}.ipynb", as_version=4), "q1-tests").source != "pass"
+    assert cell(autograded("edited-test"), "q1-tests").source != "pass"
     # A 20 MB line and 200,000 lines do not reach the gradebook's copy.
     huge = Path(api.coursedir.format_path(api.coursedir.autograded_directory, "huge-output", MACS))
     assert (huge / f"{MACS}.ipynb").stat().st_size < 500_000
     # The lost kernels are said to be lost, in the cells that could not run.
-    for student in ("os-exit", "stubborn-loop"):
-        folder = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, MACS))
-        text = (folder / f"{MACS}.ipynb").read_text()
-        assert "KernelLost" in text, student
+    for student in ("os-exit", "stubborn-loop", "memory-bomb", "slow"):
+        assert "KernelLost" in nbformat.writes(autograded(student)), student
+    assert "out of time" in nbformat.writes(autograded("slow"))
+    # The attacks found nothing to read: no notebook, no course folder.
+    outputs = {s: "\n".join(o.get("text", "") for c in autograded(s).cells if c.cell_type == "code" for o in c.outputs)
+               for s in ("read-solutions", "run-classmate", "write-gradebook", "print-own-notebook", "connect-port")}
+    assert "nothing found" in outputs["read-solutions"] and "nothing found" in outputs["run-classmate"]
+    assert "no gradebook" in outputs["write-gradebook"] and "no connection" in outputs["connect-port"]
+    hidden = hidden_lines(ROOT / "solutions" / MACS / f"{MACS}.ipynb")
+    assert hidden and not [line for line in hidden if line in outputs["print-own-notebook"]]
     # The report tells the instructor what to read by hand.
-    flagged = [line for line in report.out.splitlines() if line.startswith("patch-builtins")]
-    assert flagged and "builtins" in flagged[0]
+    assert "builtins" in rows["patch-builtins"]
 
-    # Grades out as CSV, one row per graded student; feedback for everyone graded.
+    # Grades out as CSV, one row per graded student, with the marks; feedback for everyone
+    # graded (the student whose cell holds a marker's text included), no hidden test in it.
     out = tmp_path / "grades.csv"
-    assert grading.main(["--root", str(root), "export", str(out)]) == 0
+    assert cli.main(["--root", str(root), "export", str(out)]) == 0
     rows = [row for row in csv.DictReader(io.StringIO(out.read_text())) if row["assignment"] == MACS]
-    assert {row["student_id"]: float(row["raw_score"]) for row in rows} == expected
-    assert grading.main(["--root", str(root), "feedback", MACS]) == 0
+    assert {row["student_id"]: float(row["raw_score"]) for row in rows} == scores
+    assert {row["student_id"]: row["sandbox"] for row in rows} == {s: "; ".join(m) for s, (_, _, m) in graded.items()}
+    assert cli.main(["--root", str(root), "feedback", MACS]) == 0
     pages = list((root / "course" / "feedback").glob(f"*/{MACS}/*.html"))
-    assert {page.parent.parent.name for page in pages} == set(expected)
+    assert {page.parent.parent.name for page in pages} == set(graded)
+    for page in pages:
+        assert not [line for line in hidden if line in page_text(page)], page
+    markers = root / "course" / "feedback" / "markers" / MACS / f"{MACS}.html"
+    assert "BEGIN HIDDEN TESTS, as in the lecture" in page_text(markers)
+
+
+def test_parallel_grading_gives_what_one_at_a_time_gives(course, tmp_path):
+    """The same mixed batch at --jobs 1 and --jobs 2: the same scores, marks and outputs."""
+    root, api = course
+    batch = {s: spec for s, spec in submissions(root, 1).items()
+             if s in ("honest", "stub", "os-exit", "memory-bomb", "disk-fill", "edited-test")}
+    batch = {f"p-{s}": spec for s, spec in batch.items()}
+    write_submissions(tmp_path, MACS, batch)
+    pipeline.collect(api, MACS, tmp_path)
+
+    def grade(jobs):
+        results = autograde(api, MACS, list(batch), jobs=jobs)
+        outputs = {}
+        for student in batch:
+            folder = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, MACS))
+            nb = nbformat.read(folder / f"{MACS}.ipynb", as_version=4)
+            outputs[student] = [[{k: v for k, v in o.items() if k != "execution_count"} for o in c.outputs]
+                                for c in nb.cells if c.cell_type == "code"]
+        return [(r.student, r.score, r.breaches, r.error) for r in results], outputs
+
+    one, two = grade(1), grade(2)
+    assert one[0] == two[0]
+    assert sorted((s, points, marks, None) for s, (_, points, marks) in batch.items()) == sorted(one[0])
+    assert one[1] == two[1]
+
+
+def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
+    """Where bubblewrap is missing, autograde refuses, says why and how, and grades nothing;
+    --unconfined grades, and the table says so."""
+    root, api = course
+    write_submissions(tmp_path, MACS, {"u-honest": (solution(MACS), 6, [])})
+    pipeline.collect(api, MACS, tmp_path)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # the environment's commands, no bwrap
+    sandbox._unavailable.cache_clear()
+    try:
+        assert cli.main(["--root", str(root), "autograde", MACS, "u-honest"]) == 2
+        error = capsys.readouterr().err
+        assert "bubblewrap (bwrap) is not installed" in error and "apt install bubblewrap" in error
+        assert "--unconfined" in error
+        with Gradebook(api.coursedir.db_url) as gb:
+            with pytest.raises(MissingEntry):
+                gb.find_submission(MACS, "u-honest")
+
+        assert cli.main(["--root", str(root), "autograde", MACS, "u-honest", "--unconfined"]) == 0
+        out = capsys.readouterr().out
+        assert "UNCONFINED" in out and re.search(r"u-honest\s+6\.00 / 6", out)
+    finally:
+        sandbox._unavailable.cache_clear()
 
 
 def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
@@ -156,9 +381,9 @@ def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:  # nbgrader's zip collection: one zip, a folder per student
         zf.writestr(f"patch-testing/{MLP}.ipynb", nbformat.writes(nb))
-    assert grading.collect(api, MLP, archive) == ["patch-testing"]
-    [result] = grading.autograde(api, MLP, ["patch-testing"])
-    assert (result.score, result.max_score, result.error) == (4, 6, None)
+    assert pipeline.collect(api, MLP, archive) == ["patch-testing"]
+    [result] = autograde(api, MLP, ["patch-testing"])
+    assert (result.score, result.max_score, result.error, result.breaches) == (4, 6, None, [])
     assert any("numpy.testing" in line for line in result.flagged)
 
 
@@ -166,7 +391,7 @@ def test_guard_restores_patched_modules():
     import builtins
     import numpy as np
 
-    from course_utils.grading_guard import Snapshot
+    from course_grading.guard import Snapshot
 
     snapshot = Snapshot()
     original_abs, original_check = builtins.abs, np.testing.assert_allclose
@@ -184,19 +409,24 @@ def test_guard_restores_patched_modules():
 
 def test_suspicious_lines_only_reads_the_students_cells():
     nb = solution(MACS)
-    assert grading.suspicious_lines(nb) == []
+    assert suspicious_lines(nb) == []
     cell(nb, "q1-answer").source += "\nimport builtins\n"
     nb.cells.append(nbformat.v4.new_code_cell("get_ipython().events.callbacks.clear()"))
-    assert grading.suspicious_lines(nb) == ["import builtins", "get_ipython().events.callbacks.clear()"]
+    assert suspicious_lines(nb) == ["import builtins", "get_ipython().events.callbacks.clear()"]
 
 
 def test_commands_name_bad_arguments(course, tmp_path, capsys):
     root, api = course
     with pytest.raises(ValueError, match="assignment='ex99'"):
-        grading.collect(api, "ex99", tmp_path)
+        pipeline.collect(api, "ex99", tmp_path)
     with pytest.raises(FileNotFoundError, match="source="):
-        grading.collect(api, MACS, tmp_path / "missing.zip")
+        pipeline.collect(api, MACS, tmp_path / "missing.zip")
     with pytest.raises(ValueError, match="to=.*grades.txt"):
-        grading.export(api, tmp_path / "grades.txt")
-    assert grading.main(["--root", str(tmp_path), "export", "x.csv"]) == 2
+        pipeline.export(api, tmp_path / "grades.txt")
+    assert cli.main(["--root", str(tmp_path), "export", "x.csv"]) == 2
     assert "no nbgrader_config.py" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="jobs=0"):
+        autograde(api, MACS, jobs=0)
+    with pytest.raises(SystemExit):
+        cli.main(["--root", str(root), "autograde", MACS, "--jobs", "none"])
+    assert "--jobs='none'" in capsys.readouterr().err

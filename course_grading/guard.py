@@ -5,12 +5,12 @@ failing asserts pass by replacing what the tests call: ``np.testing.assert_allcl
 lambda *a, **k: None``, ``builtins.abs = lambda x: 0``, a custom exception handler that
 swallows ``AssertionError``. :func:`install` snapshots the modules the tests rely on when
 the kernel starts (before any student code) and restores them before every cell, through
-IPython's ``pre_run_cell`` event. ``course_utils.grading.GradingExecute`` starts every
+IPython's ``pre_run_cell`` event. ``course_grading.preprocessors.GradingExecute`` starts every
 grading kernel with it.
 
 What it cannot stop: code in the same process can also unregister this hook, patch IPython
 itself, or rewrite these snapshots. Those attacks target the grader by name; the grading
-report flags notebooks whose solution cells touch these objects (``course_utils.grading.
+report flags notebooks whose solution cells touch these objects (``course_grading.autograde.
 suspicious_lines``) for an instructor to read.
 """
 

@@ -1,0 +1,187 @@
+"""Autograde every submission on its own, each in a sandbox, several at once.
+
+:func:`autograde` calls ``NbGraderAPI.autograde`` for each student separately, so one
+broken submission is reported by name and the others are graded. With ``jobs`` above 1
+it grades that many submissions at once, each in a worker process of its own that keeps
+to its share of the cores (its kernel's TensorFlow, OpenMP and BLAS thread pools sized to
+it); the results are the same as one at a time. nbgrader itself grades one at a time
+(its issue #174) and has no sandbox; the kernels here run in
+:mod:`course_grading.sandbox`, or not at all unless the instructor says ``unconfined``.
+
+:func:`suspicious_lines`: what neither the guard nor the sandbox can judge (code that
+attacks the grader itself, or reaches for files and connections it does not have) is
+flagged in the score table for an instructor to read.
+"""
+
+import multiprocessing
+import os
+import queue
+import re
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import nbformat
+from nbformat.warnings import MissingIDFieldWarning
+
+from course_grading.pipeline import breaches, check_assignment, course_api
+from course_grading.sandbox import Sandbox, prepare_data
+
+_SUSPICIOUS = re.compile(
+    r"\bbuiltins\b|__builtins__|\b(np|numpy)\.testing\s*\.\s*\w+\s*=|get_ipython|sys\.modules|\bsetattr\s*\("
+    r"|\bcustom_exc|showtraceback|\bos\._exit|\bsys\.exit|\bexec\s*\(|\beval\s*\(|\bctypes\b|\bgc\.get_|_guard\b"
+    # What the sandbox blocks, but an instructor wants to know was tried.
+    r"|\bsolutions\b|\bgradebook\b|\bsubmitted\b|\bautograded\b|\bsocket\b|\burllib\b|\brequests\b"
+    r"|\bsubprocess\b|\bos\.(fork|system|popen|spawn\w*)\b|\bmultiprocessing\b|\.ipynb\b"
+)
+
+
+def suspicious_lines(notebook):
+    """Lines of a student's cells (answers and cells they added) that touch the grader's
+    machinery (monkeypatching, exits, ``exec``, the IPython shell) or reach outside the
+    sandbox (the course's folders, sockets, processes). For a human to read."""
+    found = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or (meta and not meta.get("solution")):
+            continue
+        found += [line.strip() for line in cell.source.splitlines() if _SUSPICIOUS.search(line)]
+    return found
+
+
+@dataclass
+class Graded:
+    """The outcome of autograding one student's submission."""
+    student: str
+    score: float | None = None
+    max_score: float | None = None
+    error: str | None = None
+    breaches: list = field(default_factory=list)
+    flagged: list = field(default_factory=list)
+
+    def __str__(self):
+        if self.error:
+            return f"{self.student:20} NOT GRADED  {self.error}"
+        text = f"{self.student:20} {self.score:6.2f} / {self.max_score:g}"
+        if self.breaches:
+            text += f"   [{', '.join(self.breaches)}]"
+        if self.flagged:
+            text += f"   read by hand: {'; '.join(self.flagged[:3])}"
+        return text
+
+
+def autograde(api, assignment, students=None, *, fast=True, jobs=1, unconfined=False):
+    """Autograde each student's submission on its own; returns a list of :class:`Graded`,
+    in the students' order.
+
+    A submission that cannot be graded (a file that is not a notebook, a missing notebook)
+    is reported with the reason and the grading goes on. ``fast`` sets ``COURSE_FAST=1`` in
+    the grading kernels, which shrinks the notebooks' ungraded training runs. ``jobs``
+    submissions are graded at once. Raises :class:`course_grading.sandbox.SandboxUnavailable`
+    before grading anything when no sandbox can be made, unless ``unconfined``.
+    """
+    from keras.utils import Progbar
+
+    check_assignment(api, assignment)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r}: the number of submissions graded at once is a whole number, 1 or more.")
+    if unconfined:
+        api.config.Sandbox.unconfined = True
+    sandbox = Sandbox(config=api.config)
+    sandbox.check()
+    if not sandbox.unconfined:
+        prepare_data()
+    students = sorted(students or api.get_submitted_students(assignment))
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
+    jobs = max(1, min(jobs, len(students)))
+    progress = Progbar(len(students), unit_name="submission")
+    if jobs == 1:
+        results = []
+        for student in students:
+            results.append(_grade(api, assignment, student))
+            progress.add(1)
+        return results
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no grader state leaks in
+    tasks, done = context.Queue(), context.Queue()
+    for student in students:
+        tasks.put(student)
+    workers = [context.Process(target=_work, args=(api.coursedir.root, assignment, cpus, sandbox.unconfined,
+                                                   tasks, done),
+                               daemon=True)
+               for cpus in core_shares(jobs)]
+    for worker in workers:
+        tasks.put(None)
+        worker.start()
+    results = {}
+    while len(results) < len(students):
+        try:
+            graded = done.get(timeout=5)
+        except queue.Empty:
+            if any(worker.is_alive() for worker in workers):
+                continue
+            break  # every worker is gone: what they had taken is reported, not waited for
+        results[graded.student] = graded
+        progress.add(1)
+    for worker in workers:
+        worker.join()
+    lost = Graded("", error="its grading worker process died")
+    return [results.get(student) or replace(lost, student=student) for student in students]
+
+
+def core_shares(jobs):
+    """The cores each of ``jobs`` workers keeps to: this process's cores dealt out evenly
+    (all of them to each when there are more jobs than cores)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if jobs > len(cores):
+        return [[] for _ in range(jobs)]
+    return [cores[i::jobs] for i in range(jobs)]
+
+
+def _work(root, assignment, cpus, unconfined, tasks, done):
+    """A worker: grades the students it takes from ``tasks`` until it takes None."""
+    api = course_api(root)
+    api.config.Sandbox.cpus = cpus
+    api.config.Sandbox.unconfined = unconfined
+    for student in iter(tasks.get, None):
+        try:
+            done.put(_grade(api, assignment, student))
+        except Exception as error:  # a worker must answer for every student it took
+            done.put(Graded(student, error=f"{type(error).__name__}: {error}"))
+
+
+def _grade(api, assignment, student):
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader 0.9 trips this SQLAlchemy warning on every submission; the grades are saved.
+    warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
+    folder = Path(api.coursedir.format_path(api.coursedir.submitted_directory, student, assignment))
+    invalid = _invalid_notebooks(folder)
+    if invalid:
+        return Graded(student, error=invalid)
+    outcome = api.autograde(assignment, student, force=True)
+    if not outcome["success"]:
+        last = [line for line in outcome["log"].splitlines() if "ERROR" in line or "Error" in line]
+        return Graded(student, error=(last[-1] if last else "autograde failed").strip())
+    with Gradebook(api.coursedir.db_url) as gb:
+        submission = gb.find_submission(assignment, student)
+        score, max_score = submission.score, submission.max_score
+    flagged = [line for nb in sorted(folder.glob("*.ipynb"))
+               for line in suspicious_lines(nbformat.read(nb, as_version=4))]
+    return Graded(student, score, max_score, breaches=breaches(api, assignment, student), flagged=flagged)
+
+
+def _invalid_notebooks(folder):
+    problems = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            with warnings.catch_warnings():  # cells without ids: nbformat adds them, nothing to report
+                warnings.simplefilter("ignore", MissingIDFieldWarning)
+                nbformat.validate(nbformat.read(path, as_version=4))
+        except Exception as error:  # any reason a file is not a notebook: JSON, schema, encoding
+            problems.append(f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:120]})")
+    if not problems and not any(folder.glob("*.ipynb")):
+        problems.append(f"no notebook in {folder}")
+    return "; ".join(problems)
