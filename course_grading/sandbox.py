@@ -368,16 +368,19 @@ class SandboxedKernelManager(AsyncKernelManager):
         for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(name):  # merged /usr: the link, not a second copy
                 args += ["--symlink", os.readlink(name), name]
+        # The writable places first: a course under /tmp or /home is bound on top of them.
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(self.sandbox.disk), "--tmpfs", "/tmp",
+                 "--perms", "0755", "--dir", "/home",
+                 "--size", str(self.sandbox.disk), "--tmpfs", HOME]
         paths = _read_only_paths()
         # The folders above each bind, readable by all (bubblewrap would make them 0700).
-        for parent in sorted({str(a) for p in [*paths, HOME, SUBMISSION] for a in Path(p).parents} - {"/"}):
+        parents = {str(a) for p in [*paths, SUBMISSION, str(ipc)] for a in Path(p).parents}
+        for parent in sorted(parents - {"/", "/tmp", "/dev", "/home", HOME}):
             args += ["--perms", "0755", "--dir", parent]
         for path in paths:
             args += ["--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(self.sandbox.disk), "--tmpfs", "/tmp",
-                 "--size", str(self.sandbox.disk), "--tmpfs", HOME,
-                 "--ro-bind", str(files), SUBMISSION,
+        args += ["--ro-bind", str(files), SUBMISSION,
                  "--bind", str(ipc), str(ipc),
                  "--chdir", HOME]
         variables = {name: env[name] for name in PASSED_ENV if name in env}
