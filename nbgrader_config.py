@@ -29,7 +29,10 @@ c.CourseDirectory.solution_directory = "course/solution"
 # What notebooks write next to themselves when run (TensorBoard logs, checkpoints) is
 # not part of an assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "runs"]
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "course", "gradebook.db")
+# The gradebook: SQLite in course/ by default; for several graders at once, a PostgreSQL
+# database named by COURSE_GRADEBOOK_URL (postgresql://user@host:port/database).
+c.CourseDirectory.db_url = (os.environ.get("COURSE_GRADEBOOK_URL")
+                            or "sqlite:///" + os.path.join(ROOT, "course", "gradebook.db"))
 
 # TensorFlow's first call in a kernel traces and compiles: nbgrader's 30 s per cell is
 # too short for a training cell.

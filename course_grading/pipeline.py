@@ -37,11 +37,13 @@ def copy_course(to, root="."):
     copy's ``NbGraderAPI``."""
     root, to = Path(root), Path(to)
     source = course_api(root).coursedir
+    to.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "nbgrader_config.py", to)
     shutil.copytree(root / source.source_directory, to / source.source_directory,
                     ignore=shutil.ignore_patterns(*source.ignore))
     api = course_api(to)
-    Path(api.coursedir.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if api.coursedir.db_url.startswith("sqlite:///"):
+        Path(api.coursedir.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return api
 
 
