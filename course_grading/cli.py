@@ -49,7 +49,13 @@ def main(argv=None):
     step = steps.add_parser("feedback", help="HTML feedback per student, without hidden tests")
     step.add_argument("assignment")
     step.add_argument("student", nargs="?")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # Students named after an option (autograde ex01 --jobs 2 alice bob): argparse leaves
+    # them over, as it cannot intermix positionals with subcommands.
+    if extra and args.step == "autograde" and not any(arg.startswith("-") for arg in extra):
+        args.students += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # TensorFlow's C++ start-up log lines, in this process and the grading kernels.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

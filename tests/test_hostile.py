@@ -364,7 +364,7 @@ def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
             with pytest.raises(MissingEntry):
                 gb.find_submission(MACS, "u-honest")
 
-        assert cli.main(["--root", str(root), "autograde", MACS, "u-honest", "--unconfined"]) == 0
+        assert cli.main(["--root", str(root), "autograde", MACS, "--unconfined", "u-honest"]) == 0
         out = capsys.readouterr().out
         assert "UNCONFINED" in out and re.search(r"u-honest\s+6\.00 / 6", out)
     finally:
