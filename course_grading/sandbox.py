@@ -347,7 +347,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.cgroup = Cgroup(ipc.name, self.sandbox.memory, self.sandbox.processes)
         command = self._bwrap(kernel_cmd, ipc, files, kw.get("env", {}), user)
         # The shell moves itself into the cgroup before becoming bubblewrap, so that
-        # nothing the kernel starts is ever outside it.
+        # nothing the kernel starts is ever outside it; umask 022, whatever the grader's, so
+        # that what bubblewrap makes stays readable by the sandbox's user.
         join = 'umask 022; for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"'
         cmd = ["/bin/sh", "-c", join, "sh", *map(str, self.cgroup.procs_files()), "--", *command]
         # What the kernel writes to its file descriptors (TensorFlow's C++ log lines, a
