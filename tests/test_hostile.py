@@ -326,7 +326,7 @@ def test_parallel_grading_gives_what_one_at_a_time_gives(course, tmp_path):
     """The same mixed batch at --jobs 1 and --jobs 2: the same scores, marks and outputs."""
     root, api = course
     batch = {s: spec for s, spec in submissions(root, 1).items()
-             if s in ("honest", "stub", "os-exit", "memory-bomb", "disk-fill", "edited-test")}
+             if s in ("honest", "stub", "memory-bomb", "disk-fill")}  # a kernel lost, a cap hit
     batch = {f"p-{s}": spec for s, spec in batch.items()}
     write_submissions(tmp_path, MACS, batch)
     pipeline.collect(api, MACS, tmp_path)
