@@ -18,7 +18,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer, List
 
-from course_grading.sandbox import Sandbox, SandboxedKernelManager
+from course_grading.sandbox import SandboxedKernelManager
 
 GUARD = "import course_grading.guard as _guard; _guard.install(); del _guard"
 METADATA = "course_grading"  # the autograded notebook's metadata key for the sandbox's report
@@ -85,11 +85,10 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self.sandboxed = km
         nb, resources = super().preprocess(nb, resources, km)
-        breaches = set(self.sandboxed.breaches() if hasattr(self.sandboxed, "breaches") else [])
+        breaches = set(self.sandboxed.breaches())
         if self.timed_out:
             breaches.add("out of time")
-        nb.metadata[METADATA] = {"sandbox": Sandbox(parent=self.sandboxed).describe(),
-                                 "breaches": sorted(breaches)}
+        nb.metadata[METADATA] = {"sandbox": self.sandboxed.sandbox.describe(), "breaches": sorted(breaches)}
         return nb, resources
 
     def _get_timeout(self, cell):

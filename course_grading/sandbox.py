@@ -54,6 +54,8 @@ from traitlets import Bool, Instance, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 HOME = "/home/student"
+# The system's top folders besides /usr: bound read-only, or linked into /usr (merged /usr).
+SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SUBMISSION = "/run/submission"
 # Variables a kernel may inherit from the grader: the course's switches and locale.
 # Anything else (tokens, the instructor's paths) stays outside.
@@ -366,7 +368,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _bwrap(self, kernel_cmd, ipc, files, env, user):
         args = ["bwrap", *_namespaces(), "--clearenv", "--hostname", "sandbox"]
-        for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        for name in SYSTEM_DIRS:
             if os.path.islink(name):  # merged /usr: the link, not a second copy
                 args += ["--symlink", os.readlink(name), name]
         # The writable places first: a course under /tmp or /home is bound on top of them.
@@ -463,9 +465,9 @@ _SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 def _sweep():
     """Remove the folders and empty cgroups that graders killed before their clean-up left."""
-    places = [Path(_SHM or tempfile.gettempdir()), Path(tempfile.gettempdir())]
+    places = {Path(_SHM or tempfile.gettempdir()), Path(tempfile.gettempdir())}
     try:
-        places += list(_cgroup_bases().values())
+        places |= set(_cgroup_bases().values())
     except OSError:
         pass
     for place in places:
@@ -506,7 +508,7 @@ def _read_only_paths():
     paths += [sys.prefix, sys.base_prefix, os.path.realpath(sys.executable),
               os.path.dirname(course_utils.__file__), os.path.dirname(course_grading.__file__)]
     paths += [str(p) for p in _data_dirs(datasets)]
-    for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+    for name in SYSTEM_DIRS:
         if os.path.isdir(name) and not os.path.islink(name):
             paths.append(name)
     bound = []

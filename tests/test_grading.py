@@ -17,7 +17,7 @@ from nbgrader.api import Gradebook
 
 from course_grading import pipeline
 from course_grading.sandbox import Sandbox, SandboxUnavailable
-from grading_helpers import hidden_lines, page_text
+from helpers import hidden_lines, page_text
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("grading_env")

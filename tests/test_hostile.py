@@ -23,7 +23,7 @@ from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook, MissingEntry
 
 from course_grading import cli, pipeline, sandbox
-from grading_helpers import hidden_lines, page_text
+from helpers import hidden_lines, page_text
 from course_grading.autograde import autograde, suspicious_lines
 
 ROOT = Path(__file__).resolve().parent.parent

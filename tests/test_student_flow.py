@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -37,19 +36,7 @@ if CHROMIUM is None:
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 (only once chromium is known)
 
-
-def solved_exercise():
-    """The student version of the exercise with every answer cell filled in as a student
-    would: the solution's code, without nbgrader's markers. Tests stay as released."""
-    student = nbformat.read(ROOT / "exercises" / EXERCISE / f"{EXERCISE}.ipynb", as_version=4)
-    solution = nbformat.read(ROOT / "solutions" / EXERCISE / f"{EXERCISE}.ipynb", as_version=4)
-    answers = {c.metadata.nbgrader["grade_id"]: c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in student.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = re.sub(r"^\s*### (BEGIN|END) SOLUTION\n?", "", answers[grade_id], flags=re.M)
-    return student
+from helpers import free_port, solved  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +44,8 @@ def lab(tmp_path_factory):
     """JupyterLab serving a folder with the lecture and the solved exercise."""
     folder = tmp_path_factory.mktemp("student")
     shutil.copy(LECTURE, folder / "lecture.ipynb")
-    nbformat.write(solved_exercise(), folder / "exercise.ipynb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    nbformat.write(solved(EXERCISE), folder / "exercise.ipynb")
+    port = free_port()
     token = secrets.token_hex(16)
     env = dict(os.environ, COURSE_FAST="1", COURSE_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2")
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",

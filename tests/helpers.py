@@ -1,0 +1,62 @@
+"""What several tests share: notebooks as a student fills them in, what feedback pages
+say, free ports, and how a test reacts to a missing tool."""
+
+import html
+import os
+import re
+import socket
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def required(reason):
+    """A tool or right a test needs is missing: CI must have it (.ci/run installs it), so
+    there the test fails; elsewhere it is skipped, saying what is missing."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def solved(assignment, answers=None):
+    """The student version of an assignment with the answer cells ``answers`` (grade ids;
+    all of them by default) filled in as a student would: the solution's code without
+    nbgrader's markers. Tests stay as released."""
+    student = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    sources = {c.metadata.nbgrader["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in student.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in sources and (answers is None or grade_id in answers):
+            cell.source = re.sub(r"^\s*### (BEGIN|END) SOLUTION\n?", "", sources[grade_id], flags=re.M)
+    return student
+
+
+def hidden_lines(notebook):
+    """The non-trivial source lines between BEGIN and END HIDDEN TESTS of a notebook file."""
+    lines, inside = [], False
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                lines.append(line.strip())
+    return lines
+
+
+def page_text(page):
+    """A feedback page's text: code is syntax-highlighted token by token, so compare this,
+    not the markup."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
