@@ -1,7 +1,8 @@
 """The reference chapter's published figures: the one place the lectures quote them from.
 
-Each figure has an id (F1-F23 for the Fashion-MNIST experiments, C1-C6 for the CIFAR-10
-exercise), the value as published, what it measures, the protocol it was measured under
+Each figure has an id (F1-F23 for the Fashion-MNIST experiments, C2-C6 for the CIFAR-10
+exercise, S0-S3 for what the askers of the course's four puzzles reported, and the sizes
+of the datasets), the value as published, what it measures, the protocol it was measured under
 and where it is published. A lecture prints a figure with ``published.figure("F5")`` and
 compares its own run with it through ``course_utils.comparisons``, so that what the
 notebook says about the book is computed from the run, never typed in.
@@ -97,6 +98,37 @@ _FIGURES = [
     Figure("C5", 0.4890, "val accuracy", "C4 with alpha dropout 0.1, Nadam 5e-4"),
     Figure("C5 MC", 0.4892, "MC dropout val accuracy (10 samples)", "C5's model"),
     Figure("C6", 0.5198, "val accuracy after 15 epochs", "1cycle, SGD, batch 128, max_rate 0.05"),
+]
+# The four questions and answers the course's puzzles come from (seeds 000-003): what the
+# askers reported, on their machines.
+QA = "a question and answer thread (seed {})"
+_FIGURES += [
+    Figure("S0 first epoch", 1, "seconds per epoch at first", "MNIST, Dense(256, relu) + l2(0.01), a CPU, 2016",
+           QA.format("000")),
+    Figure("S0 last epoch", 12, "seconds per epoch after 10 epochs", "as S0 first epoch", QA.format("000")),
+    Figure("S1 MLP params", 669_706, "parameters of the MLP 784-512-512-10", "MNIST, a CPU", QA.format("001")),
+    Figure("S1 MLP epoch", 16, "seconds per epoch of the MLP", "MNIST, a CPU", QA.format("001")),
+    Figure("S1 CNN params", 110_986, "parameters of the CNN conv32-conv64-pool-dense", "MNIST, a CPU",
+           QA.format("001")),
+    Figure("S1 CNN epoch", 340, "seconds per epoch of the CNN", "MNIST, a CPU", QA.format("001")),
+    Figure("S1 small CNN params", 5_958, "parameters of the CNN with 4 filters", "MNIST, a CPU", QA.format("001")),
+    Figure("S1 small CNN epoch", 28, "seconds per epoch of the CNN with 4 filters", "MNIST, a CPU",
+           QA.format("001")),
+    Figure("S2 accuracy", 0.10, "accuracy, stuck", "MNIST, Dense(36, sigmoid, l2(1e-4)) + Dropout(0.5), RMSprop, "
+           "batch 128", QA.format("002")),
+    Figure("S2 loss", 2.3027, "validation loss, stuck", "as S2 accuracy", QA.format("002")),
+    Figure("S3 examples", 50_000, "training examples per epoch", "MNIST 784-500-500-10 sigmoid, a GTX 980",
+           QA.format("003")),
+    Figure("S3 batch 1", 166, "seconds per epoch at batch 1", "as S3 examples", QA.format("003")),
+    Figure("S3 batch 10", 17, "seconds per epoch at batch 10", "as S3 examples", QA.format("003")),
+]
+_FIGURES += [
+    Figure("MNIST images", 60_000, "training images (and 10,000 test images)", "LeCun et al., 1998",
+           "the MNIST database"),
+    Figure("Fashion-MNIST split", 55_000, "training images after 5,000 are held out for validation "
+           "(of 60,000; and 10,000 test images)", "the reference's split", SOURCE),
+    Figure("CIFAR-10 images", 60_000, "colour images of 32 x 32 pixels (50,000 training, 10,000 test)",
+           "Krizhevsky, 2009", "the CIFAR-10 dataset"),
 ]
 FIGURES = {f.id: f for f in _FIGURES}
 
