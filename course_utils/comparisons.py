@@ -35,7 +35,10 @@ def _number(value):
 
 
 def _values(name, values):
-    array = np.asarray(values, dtype=float).ravel()
+    try:
+        array = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={values!r}: expected one or more finite numbers") from None
     if array.size == 0 or not np.all(np.isfinite(array)):
         raise ValueError(f"{name}={values!r}: expected one or more finite numbers")
     return array
