@@ -83,29 +83,51 @@ def save_fig(name, *, fig=None, folder=None, extension="png", dpi=150):
     return path
 
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "mish")
+# Leaky ReLU with the slope of Keras's LeakyReLU layer (0.3), the one the lectures' models
+# use: the function keras.activations.leaky_relu defaults to 0.2.
+ACTIVATIONS = ("sigmoid", "tanh", "relu", ("leaky_relu", {"negative_slope": 0.3}), "elu", "selu", "gelu", "swish",
+               "mish")
+
+
+def _activation(spec):
+    """``(label, function)`` of a name (``"elu"``) or of a ``(name, keyword arguments)`` pair."""
+    import keras
+    name, kwargs = (spec, {}) if isinstance(spec, str) else spec
+    if not isinstance(name, str) or not isinstance(kwargs, dict):
+        raise ValueError(f"activation {spec!r}: expected a name or a (name, {{argument: value}}) pair, "
+                         'such as ("leaky_relu", {"negative_slope": 0.3}).')
+    fn = keras.activations.get(name)
+    if not kwargs:
+        return name, fn
+    arguments = ", ".join(f"{key}={value:g}" if isinstance(value, (int, float)) else f"{key}={value!r}"
+                          for key, value in kwargs.items())
+    return f"{name}({arguments})", lambda z: fn(z, **kwargs)
 
 
 def plot_activations(names=ACTIVATIONS, *, z_range=(-5, 5), derivatives=False, ax=None):
     """Keras's activation functions (or their derivatives) on one axis.
 
+    Each of ``names`` is a Keras activation name, or a pair ``(name, keyword arguments)``
+    for a function's settings: ``("leaky_relu", {"negative_slope": 0.3})`` is the slope of
+    the ``LeakyReLU`` layer, where ``"leaky_relu"`` alone is the function's default, 0.2.
+    Such a curve is labelled with its arguments.
+
     For the sigmoid, the saturating regions (derivative under 0.05) are shaded: there a
     unit's gradient all but vanishes.
     """
-    import keras
     import tensorflow as tf
+    functions = [_activation(spec) for spec in names]
     z = np.linspace(*z_range, 401).astype(np.float32)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4.5))
-    for name in names:
-        fn = keras.activations.get(name)
+    for label, fn in functions:
         zt = tf.constant(z)
         with tf.GradientTape() as tape:
             tape.watch(zt)
             a = fn(zt)
         values = tape.gradient(a, zt) if derivatives else a
-        ax.plot(z, np.asarray(values), label=name)
-    if "sigmoid" in names:
+        ax.plot(z, np.asarray(values), label=label)
+    if "sigmoid" in [label for label, _ in functions]:
         edge = float(np.log(0.9472 / 0.0528))  # sigmoid'(z) < 0.05 beyond |z| = 2.887
         for lo, hi in ((z_range[0], -edge), (edge, z_range[1])):
             ax.axvspan(lo, hi, color="grey", alpha=0.12)

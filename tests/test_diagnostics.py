@@ -75,6 +75,18 @@ def test_errors():
 
 def test_activation_plot_has_every_function():
     ax = plots.plot_activations()
-    assert [line.get_label() for line in ax.get_lines()][:len(plots.ACTIVATIONS)] == list(plots.ACTIVATIONS)
+    labels = [line.get_label() for line in ax.get_lines()][:len(plots.ACTIVATIONS)]
+    assert labels == [name if isinstance(name, str) else "leaky_relu(negative_slope=0.3)" for name in plots.ACTIVATIONS]
     ax = plots.plot_activations(("sigmoid",), derivatives=True)
     assert max(ax.get_lines()[0].get_ydata()) == pytest.approx(0.25, rel=1e-3)  # sigmoid'(0) = 1/4
+
+
+def test_activation_plot_draws_the_slope_it_is_given():
+    # The LeakyReLU layer's slope (0.3) is not the function's default (0.2): the plot draws what it is asked.
+    ax = plots.plot_activations(("leaky_relu", ("leaky_relu", {"negative_slope": 0.3})), z_range=(-2, 1),
+                                derivatives=True)
+    default, layer = (line.get_ydata() for line in ax.get_lines()[:2])
+    assert default[0] == pytest.approx(0.2) and layer[0] == pytest.approx(0.3) and layer[-1] == pytest.approx(1)
+    assert ax.get_lines()[1].get_label() == "leaky_relu(negative_slope=0.3)"
+    with pytest.raises(ValueError, match="expected a name or a"):
+        plots.plot_activations((("leaky_relu", 0.3),))
