@@ -448,3 +448,24 @@ def measure_throughput(model, x, y, *, batch_size, steps, peak_gflops=None):
     peak = peak_gflops if peak_gflops is not None else matmul_peak_gflops()
     return Throughput(batch_size, samples / seconds, per_sample * samples / seconds / 1e9, peak)
 
+
+
+def compare_throughput(models, x, y, *, batch_size, steps, repeats=5, peak_gflops=None, progress=None):
+    """:func:`measure_throughput` of each compiled model in ``models`` (a dict name ->
+    model), ``repeats`` times, in alternating order (round 1 A B, round 2 B A, ...), so that
+    a change in the machine's load during the comparison hits every model alike. Returns
+    a dict name -> list of :class:`Throughput`, one per round: compare the models round by
+    round and look at the median and the spread, not at one timing. ``progress()``, if
+    given, is called after each measurement (a ``keras.utils.Progbar``'s ``add(1)``)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r}: expected a positive integer.")
+    peak = peak_gflops if peak_gflops is not None else matmul_peak_gflops()
+    results = {name: [] for name in models}
+    for round_ in range(repeats):
+        names = list(models) if round_ % 2 == 0 else list(models)[::-1]
+        for name in names:
+            results[name].append(measure_throughput(models[name], x, y, batch_size=batch_size, steps=steps,
+                                                    peak_gflops=peak))
+            if progress:
+                progress()
+    return results

@@ -11,7 +11,8 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 import numpy as np
 
-from course_utils.flops import ACTIVATION_FLOPS, count_flops, matmul_peak_gflops, measure_throughput
+from course_utils.flops import (ACTIVATION_FLOPS, compare_throughput, count_flops, matmul_peak_gflops,
+                                measure_throughput)
 
 L = keras.layers
 
@@ -227,6 +228,37 @@ def test_measure_throughput_bad_arguments():
         measure_throughput(model, x, y, batch_size=32, steps=0, peak_gflops=1.0)
     with pytest.raises(ValueError, match="batch_size=128"):
         measure_throughput(model, x, y, batch_size=128, steps=2, peak_gflops=1.0)
+
+
+def test_compare_throughput_alternates_the_models_and_repeats(monkeypatch):
+    import course_utils.flops as flops
+    order = []
+
+    def fake(model, x, y, *, batch_size, steps, peak_gflops=None):
+        order.append(model)
+        return flops.Throughput(batch_size, float(len(order)), 1.0, peak_gflops)
+
+    monkeypatch.setattr(flops, "measure_throughput", fake)
+    calls = []
+    results = compare_throughput({"a": "A", "b": "B"}, None, None, batch_size=8, steps=2, repeats=3, peak_gflops=10.0,
+                                 progress=lambda: calls.append(len(order)))
+    assert order == ["A", "B", "B", "A", "A", "B"]
+    assert calls == [1, 2, 3, 4, 5, 6], "progress after each measurement"
+    assert [r.samples_per_second for r in results["a"]] == [1.0, 4.0, 5.0]
+    assert [r.samples_per_second for r in results["b"]] == [2.0, 3.0, 6.0]
+    with pytest.raises(ValueError, match="repeats=0"):
+        compare_throughput({"a": "A"}, None, None, batch_size=8, steps=2, repeats=0, peak_gflops=1.0)
+
+
+def test_compare_throughput_trains_each_model_once_per_round():
+    models = {}
+    for jit in (False, True):
+        models[jit] = seed001_mlp()
+        models[jit].compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit)
+    x, y = np.zeros((64, 784), np.float32), np.zeros(64, np.int32)
+    results = compare_throughput(models, x, y, batch_size=32, steps=2, repeats=2, peak_gflops=100.0)
+    assert all(len(r) == 2 and all(t.samples_per_second > 0 for t in r) for r in results.values())
+    assert all(int(m.optimizer.iterations) == 2 * 3 for m in models.values()), "per round: one warm-up and 2 steps"
 
 
 # --------------------------------------------------------------------------- more layers, by hand
