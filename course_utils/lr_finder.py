@@ -3,15 +3,26 @@
 ``find_lr`` trains the model for up to ``num_steps`` batches while raising the learning
 rate from ``start_lr`` to ``end_lr`` (exponentially by default), records **each batch's
 own loss** (Keras's ``logs["loss"]`` is the running mean of the epoch; the finder reads
-the change in the loss tracker's total and count instead), smooths it with a bias-corrected exponential
-moving average, and stops once the smoothed loss exceeds ``diverge`` times its best or
-turns NaN. Afterwards the model's weights, the optimizer's variables (iteration count,
+the change in the loss tracker's total and count instead), and stops once the loss
+diverges. Afterwards the model's weights, the optimizer's variables (iteration count,
 slots) and its learning rate are restored exactly, also when the sweep is interrupted by
 an exception or Ctrl-C.
 
 Rate at step ``i`` of ``n``: exponential ``start * (end / start) ** (i / (n - 1))``,
-linear ``start + (end - start) * i / (n - 1)``. Smoothed loss:
-``avg_i = beta * avg_{i-1} + (1 - beta) * loss_i``, reported as ``avg_i / (1 - beta ** (i + 1))``.
+linear ``start + (end - start) * i / (n - 1)``.
+
+Two smoothings, for two jobs:
+
+- **Stopping** happens during the sweep, so it can only look back: a bias-corrected
+  exponential moving average, ``avg_i = beta * avg_{i-1} + (1 - beta) * loss_i`` reported
+  as ``avg_i / (1 - beta ** (i + 1))``; the sweep stops once it exceeds ``diverge`` times
+  its best or turns NaN.
+- **The curve** (``smoothed``) and the suggestions read off it are computed after the
+  sweep, when the whole curve is known: :func:`smooth`, a running median then a running
+  mean, both centred on each batch. An EMA lags: with ``beta = 0.98`` it trails the loss
+  by about ``beta / (1 - beta) = 49`` batches, which in a sweep of 430 batches over six
+  decades is over half a decade of rate: the minimum and the steepest fall read off it
+  come out at rates several times too high. A centred window has no lag.
 
 Suggestions, as fastai makes them: ``steepest`` (where the smoothed loss falls fastest
 against log rate), ``valley`` (fastai's: two-thirds of the way along the longest stretch
@@ -65,13 +76,18 @@ class LRFinderResult:
 
 
 def find_lr(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100,
-            mode="exponential", beta=0.98, diverge=4.0, verbose=1):
+            mode="exponential", beta=0.98, diverge=4.0, window=None, verbose=1):
     """Run the range test on a compiled ``model``; return an :class:`LRFinderResult`.
 
     ``x`` and ``y`` are arrays (shuffled by Keras each pass, as many passes as the steps
-    need), or ``x`` is a ``tf.data.Dataset`` of batches and ``y`` is None. ``verbose=1`` shows a progress bar.
+    need), or ``x`` is a ``tf.data.Dataset`` of batches and ``y`` is None. ``beta`` and
+    ``diverge`` make the stopping rule; ``window`` (odd, in batches) is the width of the
+    centred smoothing of the curve, by default ``2 * (num_steps // 40) + 1``, about a
+    twentieth of the sweep (21 batches of 430). ``verbose=1`` shows a progress bar.
     """
-    _check(model, start_lr, end_lr, num_steps, mode, beta, diverge)
+    if window is None:
+        window = 2 * (num_steps // 40) + 1
+    _check(model, start_lr, end_lr, num_steps, mode, beta, diverge, window)
     lrs = _rates(start_lr, end_lr, num_steps, mode)
     fit_args = _fit_args(x, y, batch_size, num_steps)
     optimizer = model.optimizer
@@ -90,9 +106,30 @@ def find_lr(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_
         optimizer.learning_rate = saved_lr
         model.stop_training = False
     losses = np.array(recorder.losses)
-    smoothed = np.array(recorder.smoothed)
+    smoothed = smooth(losses, window)
     tried = lrs[:len(losses)]
     return LRFinderResult(tried, losses, smoothed, suggest(tried, smoothed), recorder.stopped_early)
+
+
+def smooth(losses, window):
+    """The per-batch losses smoothed without lag: a running median, then a running mean,
+    each over ``window`` batches centred on the batch (mirrored at the two ends, so that
+    an end does not invent a slope: no steepest fall is read off the edge of the sweep).
+
+    Centred, so that a falling loss is not shown late (see the module's docstring). The
+    median first, so that a spike, or the explosion at the end of the sweep, does not drag
+    its neighbours up as a mean would; the mean then evens out the steps a median leaves.
+    A NaN loss (a diverged batch) counts as an infinitely large one. ``window=1`` returns
+    the losses unchanged.
+    """
+    losses = np.asarray(losses, dtype=float)
+    if len(losses) == 0:
+        return losses
+    losses = np.where(np.isnan(losses), np.inf, losses)
+    half = window // 2
+    windows = np.lib.stride_tricks.sliding_window_view
+    medians = np.median(windows(np.pad(losses, half, mode="reflect"), window), axis=1)
+    return windows(np.pad(medians, half, mode="reflect"), window).mean(axis=1)
 
 
 def suggest(lrs, smoothed):
@@ -126,7 +163,8 @@ def _valley(losses):
 
 
 class _Recorder(keras.callbacks.Callback):
-    """Sets each batch's rate and records the batch's own loss.
+    """Sets each batch's rate, records the batch's own loss, and stops the sweep when the
+    loss's exponential moving average diverges (it can only look back: the sweep is running).
 
     Keras's loss tracker keeps a running ``total`` and ``count`` over the epoch; the loss
     of one batch is the change of total over the change of count. Reading them costs
@@ -136,10 +174,10 @@ class _Recorder(keras.callbacks.Callback):
     def __init__(self, lrs, beta, diverge, verbose):
         super().__init__()
         self.lrs, self.beta, self.diverge = lrs, beta, diverge
-        self.losses, self.smoothed = [], []
+        self.losses = []
         self.average, self.best, self.stopped_early = 0.0, math.inf, False
         self.seen = (0.0, 0.0)
-        self.progbar = keras.utils.Progbar(len(lrs), stateful_metrics=["lr", "smoothed loss"]) if verbose else None
+        self.progbar = keras.utils.Progbar(len(lrs), stateful_metrics=["lr", "loss EMA"]) if verbose else None
 
     def on_train_begin(self, logs=None):
         self.tracker = next(m for m in self.model.metrics if m.name == "loss")
@@ -156,18 +194,17 @@ class _Recorder(keras.callbacks.Callback):
         self.seen = (total, count)
         self.losses.append(loss)
         self.average = self.beta * self.average + (1 - self.beta) * loss
-        smooth = self.average / (1 - self.beta ** len(self.losses))
-        self.smoothed.append(smooth)
+        trend = self.average / (1 - self.beta ** len(self.losses))
         step = len(self.losses)
         if self.progbar:
-            self.progbar.update(step, [("lr", float(self.lrs[step - 1])), ("smoothed loss", smooth)])
-        diverged = not math.isfinite(smooth) or smooth > self.diverge * self.best
+            self.progbar.update(step, [("lr", float(self.lrs[step - 1])), ("loss EMA", trend)])
+        diverged = not math.isfinite(trend) or trend > self.diverge * self.best
         if diverged or step == len(self.lrs):
             self.stopped_early = diverged
             self.model.stop_training = True
             if self.progbar and diverged:
                 self.progbar.update(len(self.lrs), finalize=True)
-        self.best = min(self.best, smooth)
+        self.best = min(self.best, trend)
 
 
 def _rates(start_lr, end_lr, num_steps, mode):
@@ -197,7 +234,7 @@ def _fit_args(x, y, batch_size, num_steps):
     return dict(x=x, y=y, batch_size=batch_size, epochs=math.ceil(num_steps / per_epoch), shuffle=True)
 
 
-def _check(model, start_lr, end_lr, num_steps, mode, beta, diverge):
+def _check(model, start_lr, end_lr, num_steps, mode, beta, diverge, window):
     if not getattr(model, "compiled", False) or model.optimizer is None:
         raise ValueError(f"model {model.name!r} is not compiled: compile it with an optimizer and a loss first.")
     if isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
@@ -217,3 +254,5 @@ def _check(model, start_lr, end_lr, num_steps, mode, beta, diverge):
         raise ValueError(f"beta={beta!r}: expected a number in [0, 1).")
     if not diverge > 1:
         raise ValueError(f"diverge={diverge!r}: expected a number greater than 1.")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"window={window!r}: expected an odd positive integer (a window centred on each batch).")

@@ -69,14 +69,14 @@ def test_records_each_batch_loss_not_the_running_mean():
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     xs = [np.full((4, 1), v, np.float32) for v in (1.0, 2.0, 0.5, 3.0, 1.5)]
     data = tf.data.Dataset.from_tensor_slices([x for x in xs]).map(lambda x: (x, tf.zeros_like(x)))
-    result = find_lr(model, data, start_lr=0.01, end_lr=0.05, num_steps=5, beta=0.0, verbose=0)
+    result = find_lr(model, data, start_lr=0.01, end_lr=0.05, num_steps=5, window=1, verbose=0)
     w, expected = 1.0, []
     for x, lr in zip(xs, result.lrs):
         v = float(x[0, 0])
         expected.append((w * v) ** 2)           # loss of this batch, before its update
         w -= lr * 2 * w * v * v                 # d/dw mean((w v)^2) = 2 w v^2
     np.testing.assert_allclose(result.losses, expected, rtol=1e-5)
-    np.testing.assert_allclose(result.smoothed, expected, rtol=1e-5)  # beta = 0: no smoothing
+    np.testing.assert_allclose(result.smoothed, expected, rtol=1e-5)  # window = 1: no smoothing
 
 
 def test_state_restored_bit_for_bit():
@@ -122,6 +122,8 @@ def test_valley_matches_fastai_example():
     (dict(mode="cosine"), "mode='cosine'"),
     (dict(beta=1.0), "beta=1.0"),
     (dict(diverge=0.5), "diverge=0.5"),
+    (dict(window=4), "window=4"),
+    (dict(window=0), "window=0"),
     (dict(batch_size=0), "batch_size=0"),
 ])
 def test_bad_arguments(kwargs, message):
@@ -156,3 +158,68 @@ def test_arrays_across_several_epochs_give_each_batch_loss():
         w -= lr * 2 * w
     assert len(result.losses) == 7
     np.testing.assert_allclose(result.losses, expected, rtol=1e-5)
+
+
+# The lecture's sweep: six decades of rate in 430 batches, 71.5 batches a decade.
+SWEEP = 1e-5 * (10 / 1e-5) ** (np.arange(430) / 429)
+DECADES = np.log10(SWEEP)
+FALL = 0.5 + 2.0 / (1 + np.exp((DECADES + 3) / 0.3))   # falls fastest at 1e-3
+BOTTOM = 0.5 + 0.3 * (DECADES + 2) ** 2                # lowest at 1e-2
+
+
+def noisy(curve, seed=0):
+    """The curve with 10 % batch-to-batch noise, as a mini-batch's loss has."""
+    return curve * np.exp(np.random.default_rng(seed).normal(0, 0.1, len(curve)))
+
+
+def lagged(losses, beta=0.98):
+    """fastai's bias-corrected EMA, which the finder's curve once was: it looks only back."""
+    average, out = 0.0, []
+    for i, loss in enumerate(losses):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta ** (i + 1)))
+    return np.array(out)
+
+
+def test_smoothed_curve_follows_a_falling_loss_without_lag():
+    losses = noisy(FALL)
+    smoothed = lr_finder.smooth(losses, 21)
+    falling = (DECADES > -4) & (DECADES < -2)
+    assert np.abs(smoothed - FALL)[falling].max() < 0.15
+    steepest = lr_finder.suggest(SWEEP, smoothed)["steepest"]
+    assert abs(np.log10(steepest / 1e-3)) < 0.2  # within a fifth of a decade
+    # The EMA trails by about 49 batches, two-thirds of a decade: far above the falling loss.
+    assert np.abs(lagged(losses) - FALL)[falling].max() > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_minimum_is_read_where_the_loss_is_lowest(seed):
+    losses = noisy(BOTTOM, seed)
+    minimum = lr_finder.suggest(SWEEP, lr_finder.smooth(losses, 21))["minimum/10"] * 10
+    assert abs(np.log10(minimum / 1e-2)) < 0.2
+    # Read off the lagged curve, the minimum comes out more than three times too high.
+    assert np.log10(lr_finder.suggest(SWEEP, lagged(losses))["minimum/10"] * 10 / 1e-2) > 0.5
+
+
+def test_spikes_and_the_explosion_do_not_drag_the_curve():
+    losses = noisy(BOTTOM)
+    losses[[150, 200, 230]] *= 30                     # three bad batches near the bottom
+    losses[-40:] = np.geomspace(10, 1e6, 40)          # the sweep's explosion...
+    losses[-1] = np.nan                               # ...ending in a diverged batch
+    smoothed = lr_finder.smooth(losses, 21)
+    assert np.all(np.abs(smoothed - BOTTOM)[120:260] < 0.1)  # a running mean would rise by 0.7
+    assert abs(np.log10(SWEEP[np.argmin(smoothed)] / 1e-2)) < 0.2
+    assert smoothed[-1] > 1e4  # the explosion still shows, the NaN read as a huge loss
+
+
+def test_smooth_with_window_one_is_the_identity():
+    losses = noisy(FALL)
+    np.testing.assert_array_equal(lr_finder.smooth(losses, 1), losses)
+    assert lr_finder.smooth([], 21).size == 0
+
+
+def test_find_lr_smooths_with_the_default_window():
+    x, y = toy_data()
+    result = find_lr(classifier(keras.optimizers.SGD(0.01)), x, y, start_lr=1e-4, end_lr=1,
+                     num_steps=80, diverge=1e9, verbose=0)
+    np.testing.assert_allclose(result.smoothed, lr_finder.smooth(result.losses, 5))  # 2 * (80 // 40) + 1
