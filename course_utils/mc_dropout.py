@@ -23,8 +23,9 @@ Uncertainty, for mean class probabilities ``p = mean_s p_s`` (natural logarithms
 - mutual information (BALD) ``H[p] - E_s H[p_s]`` (disagreement between subnetworks:
   epistemic, what more data would reduce).
 
-Calibration: :func:`expected_calibration_error` (equal-width confidence bins) and
-:func:`reliability_diagram`.
+Calibration, over ``N_BINS`` equal-width confidence bins unless told otherwise, so that a
+diagram's legend and a printed ECE are the same figure: :func:`calibration_bins` (the
+table per bin), :func:`expected_calibration_error` and :func:`reliability_diagram`.
 
 Example::
 
@@ -264,7 +265,30 @@ def _compiled_step(mc_model, n_samples, return_samples):
 
 # --------------------------------------------------------------------------- calibration
 
-def _bins(probabilities, y, n_bins):
+N_BINS = 10  # one default for the table, the ECE and the diagram
+
+
+@dataclass
+class CalibrationBins:
+    """Per equal-width confidence bin (arrays of length ``n_bins``; empty bins hold 0)."""
+    lower: np.ndarray       # the bin's lower edge; it spans [lower, lower + 1 / n_bins)
+    count: np.ndarray       # predictions whose confidence falls in the bin
+    confidence: np.ndarray  # their mean top-class probability
+    accuracy: np.ndarray    # the share of them that is right
+
+    @property
+    def gap(self):
+        """Confidence minus accuracy: > 0 over-confident, < 0 under-confident."""
+        return self.confidence - self.accuracy
+
+    @property
+    def ece(self):
+        """``sum_b (n_b / N) |accuracy_b - confidence_b|``."""
+        return float((self.count / self.count.sum() * np.abs(self.gap)).sum())
+
+
+def calibration_bins(probabilities, y, n_bins=N_BINS):
+    """:class:`CalibrationBins` of class probabilities ``(rows, classes)`` against labels ``y``."""
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins={n_bins!r}: expected a positive integer.")
     p = np.asarray(probabilities, np.float64)
@@ -278,28 +302,27 @@ def _bins(probabilities, y, n_bins):
     count = np.bincount(which, minlength=n_bins)
     conf = np.bincount(which, confidence, n_bins) / np.maximum(count, 1)
     acc = np.bincount(which, correct, n_bins) / np.maximum(count, 1)
-    return count, conf, acc
+    return CalibrationBins(np.arange(n_bins) / n_bins, count, conf, acc)
 
 
-def _ece(count, conf, acc):
-    return float((count / count.sum() * np.abs(acc - conf)).sum())
-
-
-def expected_calibration_error(probabilities, y, n_bins=15):
+def expected_calibration_error(probabilities, y, n_bins=N_BINS):
     """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over equal-width confidence bins."""
-    return _ece(*_bins(probabilities, y, n_bins))
+    return calibration_bins(probabilities, y, n_bins).ece
 
 
-def reliability_diagram(probabilities, y, n_bins=10, *, ax=None, label=None):
-    """Accuracy against confidence per bin, with the diagonal of perfect calibration."""
+def reliability_diagram(probabilities, y, n_bins=N_BINS, *, ax=None, label=None):
+    """Accuracy against confidence per bin, with the diagonal of perfect calibration.
+
+    The legend's ECE is :func:`expected_calibration_error` with the same ``n_bins``.
+    """
     import matplotlib.pyplot as plt
-    count, conf, acc = _bins(probabilities, y, n_bins)
+    bins = calibration_bins(probabilities, y, n_bins)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
         ax.plot([0, 1], [0, 1], "k:", label="perfect calibration")
-    centers = (np.arange(n_bins) + 0.5) / n_bins
-    used = count > 0
-    ax.plot(centers[used], acc[used], "o-", label=f"{label or 'model'} (ECE {_ece(count, conf, acc):.3f})")
+    centers = bins.lower + 0.5 / n_bins
+    used = bins.count > 0
+    ax.plot(centers[used], bins.accuracy[used], "o-", label=f"{label or 'model'} (ECE {bins.ece:.3f})")
     ax.set_xlabel("confidence (top class probability)")
     ax.set_ylabel("accuracy")
     ax.set_xlim(0, 1)
@@ -307,4 +330,3 @@ def reliability_diagram(probabilities, y, n_bins=10, *, ax=None, label=None):
     ax.legend()
     ax.set_title("Reliability diagram")
     return ax
-

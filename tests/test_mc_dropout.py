@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from course_utils import mc_dropout
-from course_utils.mc_dropout import (MC_VERSION, MCAlphaDropout, expected_calibration_error,
-                                     mc_layers, mc_predict, reliability_diagram, to_mc_model)
+from course_utils.mc_dropout import (MC_VERSION, N_BINS, MCAlphaDropout, calibration_bins,
+                                     expected_calibration_error, mc_layers, mc_predict, reliability_diagram,
+                                     to_mc_model)
 
 L = keras.layers
 
@@ -154,6 +155,32 @@ def test_ece_by_hand():
     assert expected_calibration_error(np.eye(3), [0, 1, 2], n_bins=10) == pytest.approx(0.0)
     ax = reliability_diagram(p, y, n_bins=5, label="toy")
     assert "ECE 0.375" in ax.get_legend().get_texts()[-1].get_text()
+
+
+def test_calibration_bins_by_hand():
+    # The predictions of test_ece_by_hand: bin [0.8, 1.0) over-confident by 0.4, bin
+    # [0.6, 0.8) under-confident by 0.35, the other bins empty.
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.4, 0.6], [0.3, 0.7]])
+    bins = calibration_bins(p, [0, 1, 1, 1], n_bins=5)
+    np.testing.assert_allclose(bins.lower, [0, 0.2, 0.4, 0.6, 0.8])
+    np.testing.assert_array_equal(bins.count, [0, 0, 0, 2, 2])
+    np.testing.assert_allclose(bins.confidence[3:], [0.65, 0.9])
+    np.testing.assert_allclose(bins.accuracy[3:], [1.0, 0.5])
+    np.testing.assert_allclose(bins.gap[3:], [-0.35, 0.4])
+    assert bins.ece == pytest.approx(0.375)
+    # A confidence of exactly 1 falls in the last bin, not past it.
+    assert calibration_bins(np.eye(3), [0, 1, 2], n_bins=4).count.tolist() == [0, 0, 0, 3]
+
+
+def test_diagram_legend_and_printed_ece_agree_by_default():
+    # One default bin count: the ECE a lecture prints is the one in its diagram's legend.
+    rng = np.random.default_rng(2)
+    p = rng.dirichlet(np.ones(10) * 0.3, size=500)
+    y = rng.integers(0, 10, size=500)
+    ax = reliability_diagram(p, y, label="random")
+    assert f"ECE {expected_calibration_error(p, y):.3f}" in ax.get_legend().get_texts()[-1].get_text()
+    assert expected_calibration_error(p, y) == calibration_bins(p, y, n_bins=N_BINS).ece
+    assert len(calibration_bins(p, y).count) == N_BINS
 
 
 def test_ece_bad_input():
