@@ -8,7 +8,16 @@ activation layers) on one batch:
   derivative is under 0.05 (sigmoid: below 0.053 or above 0.947; tanh: |a| > 0.975;
   the negative plateau of ELU and SELU); 0 for functions without one;
 - ``dead``: share of units that output exactly 0 for every sample of the batch (ReLU);
+- ``slope``: root mean square of the activation's derivative over the batch and the
+  units, worked out from the outputs (sigmoid ``a(1 - a)``, at most 0.25; tanh
+  ``1 - a^2``; ReLU, ELU, SELU); NaN for functions it cannot be read from (softmax);
+- ``gain``: ``std(kernel) * sqrt(fan_out)``, the factor by which multiplying by the
+  kernel's transpose scales the root mean square of a gradient on its way back;
 - ``grad_norm``: L2 norm of the gradient of the loss with respect to the layer's kernel.
+
+On its way down, a gradient is multiplied at each layer by the kernel's transpose and by
+the slope of the activation below, so from one layer to the next its size changes by about
+``gain * slope``; :func:`gradient_factor` measures that change in the gradient norms.
 
 fastai's ``ActivationStats`` records the first three per batch during training; it has no
 gradients, and gradients are what vanish. :class:`StatsRecorder` records all of these
@@ -17,8 +26,9 @@ them per layer and over time.
 
 Example::
 
-    stats = layer_stats(model, X_valid[:256], y_valid[:256])
+    stats = layer_stats(model, X_valid[:256], y_valid[:256], output=False)
     plot_layer_stats({"sigmoid": stats})
+    print(gradient_factor(stats, first=1))  # per layer, from the last hidden layer down to the second
 """
 
 from dataclasses import dataclass
@@ -35,6 +45,15 @@ _SATURATION = {
     "selu": lambda a: a < -1.7081,         # 1.0507 * 1.6733 * (e^z - 1), slope < 0.05
     "softmax": lambda a: np.zeros(a.shape, bool),
 }
+_SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+# Each activation's derivative, written with its output a = f(z).
+_SLOPE = {
+    "sigmoid": lambda a: a * (1 - a),
+    "tanh": lambda a: 1 - a ** 2,
+    "relu": lambda a: (a > 0).astype(np.float64),
+    "elu": lambda a: np.where(a > 0, 1.0, a + 1),                                   # e^z = a + 1 below 0
+    "selu": lambda a: np.where(a > 0, _SELU_SCALE, a + _SELU_SCALE * _SELU_ALPHA),  # λαe^z = a + λα below 0
+}
 
 
 @dataclass
@@ -46,10 +65,16 @@ class LayerStats:
     saturated: np.ndarray
     dead: np.ndarray
     grad_norm: np.ndarray
+    slope: np.ndarray
+    gain: np.ndarray
 
 
-def watched_layers(model):
-    """Layers whose output is an activation: with a non-linear ``activation``, or activation layers."""
+def watched_layers(model, output=True):
+    """Layers whose output is an activation: with a non-linear ``activation``, or activation layers.
+
+    ``output=False`` leaves out the model's output layer (a softmax: probabilities, not
+    hidden units), so that a network of 30 hidden layers gives 30 rows.
+    """
     layers = []
     for layer in model.layers:
         act = getattr(layer, "activation", None)
@@ -57,6 +82,8 @@ def watched_layers(model):
         if isinstance(layer, (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU,
                               keras.layers.ELU, keras.layers.PReLU)) or (act is not None and name != "linear"):
             layers.append(layer)
+    if not output and layers and layers[-1] is model.layers[-1]:
+        layers = layers[:-1]
     if not layers:
         raise ValueError(f"model {model.name!r} has no layer with an activation to watch.")
     return layers
@@ -65,11 +92,11 @@ def watched_layers(model):
 class _Probe:
     """The model's outputs plus every watched layer's output, and the loss gradients."""
 
-    def __init__(self, model):
+    def __init__(self, model, output=True):
         if not model.built or model.inputs is None:
             raise ValueError(f"model {model.name!r} has no known input: start it with keras.Input(shape=...).")
         self.model = model
-        self.layers = watched_layers(model)
+        self.layers = watched_layers(model, output)
         self.kernels = [getattr(layer, "kernel", None) for layer in self.layers]
         self.outputs = keras.Model(model.inputs, [layer.output for layer in self.layers] + [model.outputs[0]])
 
@@ -88,10 +115,12 @@ class _Probe:
             fn = getattr(getattr(layer, "activation", None), "__name__", type(layer).__name__.lower())
             saturated = _SATURATION.get(fn, lambda v: np.zeros(v.shape, bool))(a).mean()
             dead = np.all(a.reshape(len(a), -1) == 0, axis=0).mean()
+            slope = np.sqrt(np.mean(_SLOPE[fn](a.astype(np.float64)) ** 2)) if fn in _SLOPE else np.nan
             g = grads_by_kernel.get(id(kernel)) if kernel is not None else None
             names.append(layer.name)
             rows.append((a.mean(), a.std(), saturated, dead,
-                         np.nan if g is None else float(np.linalg.norm(ops.convert_to_numpy(g)))))
+                         np.nan if g is None else float(np.linalg.norm(ops.convert_to_numpy(g))),
+                         slope, _gain(kernel)))
         return LayerStats(names, *(np.array(col, dtype=np.float64) for col in zip(*rows)))
 
     def _loss(self, y, pred):
@@ -101,9 +130,37 @@ class _Probe:
         return ops.mean(keras.losses.get(loss)(y, pred))  # get() takes names and callables alike
 
 
-def layer_stats(model, x, y=None):
-    """:class:`LayerStats` of ``model`` on the batch ``x`` (gradients too when ``y`` is given)."""
-    return _Probe(model)(x, y)
+def _gain(kernel):
+    """``std(W) * sqrt(fan_out)``, with Keras's fan_out: the receptive field times the filters."""
+    if kernel is None:
+        return np.nan
+    w = ops.convert_to_numpy(kernel)
+    fan_out = w.shape[-1] * int(np.prod(w.shape[:-2])) if w.ndim > 2 else w.shape[-1]
+    return float(w.std() * np.sqrt(fan_out))
+
+
+def layer_stats(model, x, y=None, output=True):
+    """:class:`LayerStats` of ``model`` on the batch ``x`` (gradients too when ``y`` is given).
+
+    ``output=False`` leaves the model's output layer out of the rows (see :func:`watched_layers`).
+    """
+    return _Probe(model, output)(x, y)
+
+
+def gradient_factor(stats, first=0, last=None):
+    """How much the gradient norm changes per layer, on average, from layer ``last`` down to ``first``.
+
+    The geometric mean of ``grad_norm[i] / grad_norm[i + 1]`` over ``first <= i < last``
+    (0-based rows; ``last`` defaults to the last row), which is
+    ``(grad_norm[first] / grad_norm[last]) ** (1 / (last - first))``: below 1 the gradient
+    vanishes on its way to the input, above 1 it explodes. Compare layers whose kernels have
+    the same shape: a layer's gradient norm also grows with its number of weights.
+    """
+    norms = np.asarray(stats.grad_norm, dtype=np.float64)
+    last = len(norms) - 1 if last is None else last
+    if not 0 <= first < last < len(norms):
+        raise ValueError(f"first={first}, last={last}: expected 0 <= first < last < {len(norms)}.")
+    return float((norms[first] / norms[last]) ** (1 / (last - first)))
 
 
 class StatsRecorder(keras.callbacks.Callback):
@@ -113,15 +170,15 @@ class StatsRecorder(keras.callbacks.Callback):
     per record; :func:`plot_stats_over_time` draws them.
     """
 
-    def __init__(self, x, y=None, every=10):
+    def __init__(self, x, y=None, every=10, output=True):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every={every!r}: expected a positive integer.")
-        self.x, self.y, self.every = x, y, every
+        self.x, self.y, self.every, self.output = x, y, every, output
         self.steps, self.history, self._step = [], [], 0
 
     def on_train_begin(self, logs=None):
-        self._probe = _Probe(self.model)
+        self._probe = _Probe(self.model, self.output)
         self._record()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -142,7 +199,8 @@ def plot_layer_stats(runs, fields=("grad_norm", "std", "saturated"), axes=None):
     """One panel per statistic, layer depth on x, one line per run (``{label: LayerStats}``)."""
     import matplotlib.pyplot as plt
     titles = {"grad_norm": "gradient norm of the kernel", "std": "activation std",
-              "mean": "activation mean", "saturated": "share saturated", "dead": "share of dead units"}
+              "mean": "activation mean", "saturated": "share saturated", "dead": "share of dead units",
+              "slope": "slope of the activation (rms)", "gain": "gain of the weights"}
     if axes is None:
         _, axes = plt.subplots(1, len(fields), figsize=(5 * len(fields), 3.8), squeeze=False)
         axes = axes[0]

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from course_utils import plots
-from course_utils.diagnostics import StatsRecorder, layer_stats, plot_layer_stats, plot_stats_over_time
+from course_utils.diagnostics import (StatsRecorder, gradient_factor, layer_stats, plot_layer_stats,
+                                     plot_stats_over_time)
 
 L = keras.layers
 X = np.random.default_rng(0).normal(size=(128, 20)).astype(np.float32)
@@ -38,6 +39,36 @@ def test_gradient_norm_by_hand():
     stats = layer_stats(model, x, y)
     assert stats.grad_norm[0] == pytest.approx(np.linalg.norm(grad), rel=1e-5)
     assert stats.mean[0] == pytest.approx(out.mean()) and stats.std[0] == pytest.approx(out.std())
+
+
+def test_slope_and_gain_by_hand():
+    """sigmoid(0) = 0.5 has slope 0.25, sigmoid(ln 3) = 0.75 has 0.1875; a kernel of std 0.5 with 4 outputs has gain 1."""
+    kernel = np.array([[0.5, -0.5, 0.5, -0.5]], np.float32)  # std 0.5, fan_out 4
+    model = keras.Sequential([keras.Input((1,)), L.Dense(4, activation="sigmoid",
+                                                         kernel_initializer=keras.initializers.Constant(kernel))])
+    x = np.array([[0.0], [2 * np.log(3)]], np.float32)  # z = 0 for every unit, then z = ±ln 3
+    stats = layer_stats(model, x)
+    assert stats.slope[0] == pytest.approx(np.sqrt((4 * 0.25 ** 2 + 4 * 0.1875 ** 2) / 8), rel=1e-5)
+    assert stats.gain[0] == pytest.approx(1.0)
+
+
+def test_gradient_factor_is_the_geometric_mean_of_the_ratios():
+    stats = layer_stats(deep("sigmoid", "glorot_uniform"), X, Y, output=False)
+    assert len(stats.names) == 12  # the softmax output left out
+    stats.grad_norm[:] = [8.0, 4.0, 1.0] + [1.0] * 9
+    assert gradient_factor(stats, first=0, last=2) == pytest.approx(np.sqrt(8))  # (8 / 1) ** (1/2): grows towards the input
+    assert gradient_factor(stats, first=1, last=2) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="first=3, last=2"):
+        gradient_factor(stats, first=3, last=2)
+
+
+def test_sigmoid_factor_is_its_slope_and_relu_with_he_keeps_the_gradient():
+    sigmoid = layer_stats(deep("sigmoid", "glorot_uniform", depth=16), X, Y, output=False)
+    relu = layer_stats(deep("relu", "he_normal", depth=16), X, Y, output=False)
+    # Layers 2-16: square kernels (32 x 32). The sigmoid's factor is at most its slope 0.25 times a gain of ~1.
+    assert 0.15 < gradient_factor(sigmoid, first=1) < 0.3
+    assert np.all(sigmoid.slope[1:] <= 0.25) and np.all(sigmoid.saturated[1:] == 0)
+    assert 0.7 < gradient_factor(relu, first=1) < 1.4
 
 
 def test_saturation_and_dead_units():
