@@ -3,8 +3,9 @@ and marked, none stopping or changing the others, nothing of the course reachabl
 
 The submissions are the solution (or the student version) of ``ex06_counting_macs`` (pure
 Python: its kernels start fast) with a cell made hostile, and one of ``ex00_first_mlp``
-for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 2 each, and question
-3's functions use question 2's, which use question 1's. They are graded in one
+for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 2 each; question
+3's functions use question 2's, which use question 1's, and each question's tests accept
+answers built right on the earlier ones. They are graded in one
 ``course-grade autograde --jobs 2`` run, sandboxed, under caps set low for the test.
 """
 
@@ -132,7 +133,9 @@ def submissions(root, port):
         "os-exit": (with_answer(MACS, "q2-answer", lambda s: "import os\nos._exit(1)\n" + s), 2, []),
         "sys-exit-after": (with_answer(MACS, "q3-answer", lambda s: s + "\nimport sys\nsys.exit(0)\n"), 6, []),
         "syntax-error": (with_answer(MACS, "q2-answer", lambda s: "def mlp_macs(:\n" + s), 2, []),
-        "edited-test": (edited_test(), 0, []),
+        # Its question-1 tests come back from the release and fail; questions 2 and 3, right sums
+        # and ratios of its own (wrong) question-1 functions, keep their points: no double penalty.
+        "edited-test": (edited_test(), 4, []),
         "deleted-test": (deleted_test(), 4, []),
         "huge-output": (with_answer(MACS, "q1-answer",
                                     lambda s: "print('x' * 20_000_000)\nfor i in range(200_000):\n    print(i)\n" + s),
