@@ -37,14 +37,6 @@ import keras
 import numpy as np
 from keras import ops
 
-# Where each activation's derivative drops below 0.05: the saturated (or flat) region.
-_SATURATION = {
-    "sigmoid": lambda a: (a < 0.0528) | (a > 0.9472),
-    "tanh": lambda a: np.abs(a) > 0.9747,
-    "elu": lambda a: a < -0.95,            # ELU(z) = e^z - 1 has slope e^z < 0.05 when a < -0.95
-    "selu": lambda a: a < -1.7081,         # 1.0507 * 1.6733 * (e^z - 1), slope < 0.05
-    "softmax": lambda a: np.zeros(a.shape, bool),
-}
 _SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 # Each activation's derivative, written with its output a = f(z).
 _SLOPE = {
@@ -54,6 +46,9 @@ _SLOPE = {
     "elu": lambda a: np.where(a > 0, 1.0, a + 1),                                   # e^z = a + 1 below 0
     "selu": lambda a: np.where(a > 0, _SELU_SCALE, a + _SELU_SCALE * _SELU_ALPHA),  # λαe^z = a + λα below 0
 }
+# A unit is saturated where its slope is under 0.05 on a plateau: both of the sigmoid's and tanh's,
+# the negative one of ELU and SELU. ReLU's zero slope is a dead unit, counted apart.
+_SATURATING = ("sigmoid", "tanh", "elu", "selu")
 
 
 @dataclass
@@ -113,9 +108,10 @@ class _Probe:
         for layer, kernel, act in zip(self.layers, self.kernels, acts):
             a = ops.convert_to_numpy(act)
             fn = getattr(getattr(layer, "activation", None), "__name__", type(layer).__name__.lower())
-            saturated = _SATURATION.get(fn, lambda v: np.zeros(v.shape, bool))(a).mean()
+            slopes = _SLOPE[fn](a.astype(np.float64)) if fn in _SLOPE else None
+            saturated = (slopes < 0.05).mean() if fn in _SATURATING else 0.0
             dead = np.all(a.reshape(len(a), -1) == 0, axis=0).mean()
-            slope = np.sqrt(np.mean(_SLOPE[fn](a.astype(np.float64)) ** 2)) if fn in _SLOPE else np.nan
+            slope = np.sqrt(np.mean(slopes ** 2)) if slopes is not None else np.nan
             g = grads_by_kernel.get(id(kernel)) if kernel is not None else None
             names.append(layer.name)
             rows.append((a.mean(), a.std(), saturated, dead,
