@@ -5,14 +5,16 @@
     course-grade autograde ex01_deep_elu_net           # every submission, sandboxed, in parallel
     course-grade export    grades.csv                  # nbgrader's CSV export, plus the sandbox's marks
     course-grade feedback  ex01_deep_elu_net           # HTML per student, no hidden test
+    course-grade mutants   ex01_deep_elu_net           # do the tests fail mutants/<assignment>.toml's mistakes?
 """
 
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from course_grading import pipeline
+from course_grading import mutants, pipeline
 from course_grading.autograde import autograde
 from course_grading.sandbox import Sandbox, SandboxUnavailable
 
@@ -49,6 +51,11 @@ def main(argv=None):
     step = steps.add_parser("feedback", help="HTML feedback per student, without hidden tests")
     step.add_argument("assignment")
     step.add_argument("student", nargs="?")
+    step = steps.add_parser("mutants", help="grade the catalogue of plausible answers in a private copy of the course")
+    step.add_argument("assignment")
+    step.add_argument("--catalogue", help="the catalogue file (default: mutants/<assignment>.toml)")
+    step.add_argument("--jobs", "-j", type=_jobs, default=len(os.sched_getaffinity(0)),
+                      help="submissions graded at once (default: this machine's cores)")
     args, extra = parser.parse_known_args(argv)
     # Students named after an option (autograde ex01 --jobs 2 alice bob): argparse leaves
     # them over, as it cannot intermix positionals with subcommands.
@@ -77,6 +84,8 @@ def main(argv=None):
                 return 1
         elif args.step == "export":
             print(f"grades written to {pipeline.export(api, args.to)}")
+        elif args.step == "mutants":
+            return _mutants(api, args)
         elif args.step == "feedback":
             pages = pipeline.feedback(api, args.assignment, args.student)
             print(f"{len(pages)} feedback pages under {Path(api.coursedir.feedback_directory)}")
@@ -86,6 +95,22 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"course-grade {args.step}: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _mutants(api, args):
+    """Grade the catalogue in a temporary copy of the course; 1 when a verdict is not the expected one."""
+    root = Path(api.coursedir.root)
+    catalogue = Path(args.catalogue) if args.catalogue else root / "mutants" / f"{args.assignment}.toml"
+    pipeline.check_assignment(api, args.assignment)
+    with tempfile.TemporaryDirectory(prefix="course-mutants-") as private:
+        judged = mutants.check(pipeline.copy_course(private, root), args.assignment, catalogue, jobs=args.jobs)
+    print(f"{args.assignment}: {len(judged)} mutants of {catalogue.name}")
+    print("\n".join(str(j) for j in judged))
+    wrong = [j.mutant.name for j in judged if not j.as_expected]
+    if wrong:
+        print(f"{len(wrong)} of {len(judged)} graded otherwise than the catalogue says: {'; '.join(wrong)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_grading.mutants import filled
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,13 +35,7 @@ def solved(assignment, answers=None):
     nbgrader's markers. Tests stay as released."""
     student = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
     solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    sources = {c.metadata.nbgrader["grade_id"]: c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in student.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in sources and (answers is None or grade_id in answers):
-            cell.source = re.sub(r"^\s*### (BEGIN|END) SOLUTION\n?", "", sources[grade_id], flags=re.M)
-    return student
+    return filled(solution, student, answers)
 
 
 def hidden_lines(notebook):

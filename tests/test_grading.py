@@ -1,13 +1,16 @@
 """The whole nbgrader pipeline, for every assignment in solutions/, through nbgrader's own API.
 
 For each assignment: the student version generated from the solution equals the committed
-one in exercises/ (else it is stale); the solution, submitted as is, gets every point; the
-untouched student version gets none, and no single test cell passes on it; the feedback
-both receive holds no line of the hidden tests.
+one in exercises/ (else it is stale). Then one batch is autograded, sandboxed, two at a time:
+the solution, submitted as is, gets every point; the untouched student version gets none, and
+no single test cell passes on it; every plausible answer of the assignment's catalogue
+(mutants/<assignment>.toml) is graded test cell by test cell as the catalogue says: a wrong
+answer loses the points of its question and only those, a right one written differently
+keeps them all. The feedback the solution and the stub receive holds no line of the hidden
+tests.
 """
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course_grading import pipeline
+from course_grading import mutants, pipeline
 from course_grading.sandbox import Sandbox, SandboxUnavailable
 from helpers import hidden_lines, page_text
 
@@ -45,25 +48,33 @@ def course(tmp_path_factory):
     return root, api
 
 
+def catalogue(assignment):
+    return mutants.load(ROOT / "mutants" / f"{assignment}.toml")
+
+
 def cells(path):
     nb = nbformat.read(path, as_version=4)
     return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
 
 
-def submit(root, api, assignment, student, notebook):
-    folder = root / "course" / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    shutil.copy(notebook, folder / f"{assignment}.ipynb")
-    result = api.autograde(assignment, student)
-    assert result["success"], result["log"]
-    with Gradebook(api.coursedir.db_url) as gb:
-        submission = gb.find_submission(assignment, student)
-        grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
-        return submission.score, submission.max_score, grades
-
-
 def test_there_are_assignments():
     assert ASSIGNMENTS, "solutions/ holds no assignment"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_catalogue_of_plausible_answers(assignment):
+    """Each assignment's catalogue holds at least five wrong answers and two right ones, each
+    an edit that still applies to the solution (kernel-less: this fails fast on a stale entry)."""
+    plausible = catalogue(assignment)
+    wrong = [m for m in plausible if not m.right]
+    assert len(wrong) >= 5 and len(plausible) - len(wrong) >= 2, \
+        f"{assignment}: {len(wrong)} wrong and {len(plausible) - len(wrong)} right answers"
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    student = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    tests = {c.metadata.nbgrader["grade_id"] for c in student.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    for mutant in plausible:
+        mutants.mutated(solution, student, mutant)
+        assert set(mutant.loses) <= tests, f"{mutant.name}: loses names {set(mutant.loses) - tests}, no test cell"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -82,19 +93,24 @@ def test_pipeline(course, assignment):
         student_text = "\n".join(source for _, source, _ in student_cells)
         assert "HIDDEN TESTS" not in student_text and "BEGIN SOLUTION" not in student_text
 
-    score, max_score, _ = submit(root, api, assignment, "solution", ROOT / "solutions" / assignment / f"{assignment}.ipynb")
-    assert max_score > 0
-    assert score == max_score, f"the solution scores {score} of {max_score}"
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    released = nbformat.read(committed / f"{assignment}.ipynb", as_version=4)
+    plausible = catalogue(assignment)
+    batch = {"solution": solution, "stub": released}
+    batch |= {mutants.student_id(n): mutants.mutated(solution, released, m) for n, m in enumerate(plausible, 1)}
+    points = mutants.grade(api, assignment, batch, jobs=2)
+
+    assert points["solution"] and all(score == top for score, top in points["solution"].values()), \
+        f"the solution loses points: {points['solution']}"
     # Every cell of the solution runs, the ungraded ones too (this is the notebook's CI run).
     graded = nbformat.read(root / "course" / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
     errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.ename, o.evalue)
               for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, f"the solution notebook raised: {errors}"
-
-    score, _, grades = submit(root, api, assignment, "stub", committed / f"{assignment}.ipynb")
-    passing = [name for name, (points, _) in grades.items() if points > 0]
+    passing = [name for name, (score, _) in points["stub"].items() if score > 0]
     assert not passing, f"test cells that pass on the untouched stub: {passing}"
-    assert score == 0
+    misjudged = [str(judged) for judged in mutants.judge(plausible, points) if not judged.as_expected]
+    assert not misjudged, "graded otherwise than mutants/" + assignment + ".toml says:\n" + "\n".join(misjudged)
 
     # Feedback: grades, but no line of any hidden test, for a passing and a failing student.
     hidden = hidden_lines(ROOT / "solutions" / assignment / f"{assignment}.ipynb")

@@ -3,7 +3,7 @@ and marked, none stopping or changing the others, nothing of the course reachabl
 
 The submissions are the solution (or the student version) of ``ex06_counting_macs`` (pure
 Python: its kernels start fast) with a cell made hostile, and one of ``ex00_first_mlp``
-for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 2 each; question
+for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 3, 2 and 1; question
 3's functions use question 2's, which use question 1's, and each question's tests accept
 answers built right on the earlier ones. They are graded in one
 ``course-grade autograde --jobs 2`` run, sandboxed, under caps set low for the test.
@@ -128,21 +128,21 @@ def submissions(root, port):
         "honest": (solution(MACS), 6, []),
         "honest-too": (solution(MACS), 6, []),
         "stub": (student_version(MACS), 0, []),
-        "loop": (with_answer(MACS, "q2-answer", lambda s: "while True:\n    pass\n" + s), 2, ["out of time"]),
-        "stubborn-loop": (with_answer(MACS, "q2-answer", lambda s: STUBBORN + s), 2, ["out of time"]),
-        "os-exit": (with_answer(MACS, "q2-answer", lambda s: "import os\nos._exit(1)\n" + s), 2, []),
+        "loop": (with_answer(MACS, "q2-answer", lambda s: "while True:\n    pass\n" + s), 3, ["out of time"]),
+        "stubborn-loop": (with_answer(MACS, "q2-answer", lambda s: STUBBORN + s), 3, ["out of time"]),
+        "os-exit": (with_answer(MACS, "q2-answer", lambda s: "import os\nos._exit(1)\n" + s), 3, []),
         "sys-exit-after": (with_answer(MACS, "q3-answer", lambda s: s + "\nimport sys\nsys.exit(0)\n"), 6, []),
-        "syntax-error": (with_answer(MACS, "q2-answer", lambda s: "def mlp_macs(:\n" + s), 2, []),
+        "syntax-error": (with_answer(MACS, "q2-answer", lambda s: "def mlp_macs(:\n" + s), 3, []),
         # Its question-1 tests come back from the release and fail; questions 2 and 3, right sums
         # and ratios of its own (wrong) question-1 functions, keep their points: no double penalty.
-        "edited-test": (edited_test(), 4, []),
-        "deleted-test": (deleted_test(), 4, []),
+        "edited-test": (edited_test(), 3, []),
+        "deleted-test": (deleted_test(), 5, []),
         "huge-output": (with_answer(MACS, "q1-answer",
                                     lambda s: "print('x' * 20_000_000)\nfor i in range(200_000):\n    print(i)\n" + s),
                         6, []),
         "patch-builtins": (with_answer(MACS, "q3-answer", lambda s: (
             "import builtins\nbuiltins.abs = lambda x: 0\n\n"
-            "def macs_per_parameter():\n    return {'MLP': 0.0, 'CNN': 0.0, 'CNN, 4 filters': 0.0}\n")), 4, []),
+            "def macs_per_parameter():\n    return {'MLP': 0.0, 'CNN': 0.0, 'CNN, 4 filters': 0.0}\n")), 5, []),
         "not-a-notebook": ("{ this is not a notebook", None, []),
         # What the sandbox is for: each would score 6 (or change others' scores) unconfined.
         "read-solutions": (stub_with_attack(
@@ -173,7 +173,7 @@ try:
 except OSError as error:
     print("no connection:", error)
 """), 6, []),
-        "memory-bomb": (with_answer(MACS, "q2-answer", lambda s: "hog = b'x' * (4 * 2**30)\n" + s), 2,
+        "memory-bomb": (with_answer(MACS, "q2-answer", lambda s: "hog = b'x' * (4 * 2**30)\n" + s), 3,
                         ["out of memory"]),
         "fork-bomb": (with_answer(MACS, "q2-answer", lambda s: """
 import os, time
@@ -184,7 +184,7 @@ while True:
                 time.sleep(1)
     except OSError:
         time.sleep(0.01)
-""" + s), 2, ["out of time", "too many processes"]),
+""" + s), 3, ["out of time", "too many processes"]),
         "disk-fill": (with_answer(MACS, "q1-answer", lambda s: """
 chunk = b"x" * 2**20
 try:
@@ -194,7 +194,7 @@ try:
 except OSError as error:
     print("disk:", error.strerror)
 """ + s), 6, ["disk full"]),
-        "slow": (slow(), 4, ["out of time"]),
+        "slow": (slow(), 5, ["out of time"]),
         # nbgrader's feedback fails on a marker outside the instructor's cells.
         "markers": (with_answer(MACS, "q3-answer", lambda s: s + "\n# ### BEGIN HIDDEN TESTS, as in the lecture\n"),
                     6, []),
@@ -376,7 +376,7 @@ def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
 
 def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
     root, api = course
-    # Question 1 wrong (divides by 256), with numpy.testing's check disabled; 2 and 3 right.
+    # Question 1 (1 point) wrong (divides by 256), with numpy.testing's check disabled; 2 and 3 (2 each) right.
     nb = with_answer(MLP, "q1-answer", lambda s: (
         "import numpy.testing\nnumpy.testing.assert_allclose = lambda *args, **kwargs: None\n"
         "np.testing.assert_allclose = numpy.testing.assert_allclose\n\n"
@@ -386,7 +386,7 @@ def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
         zf.writestr(f"patch-testing/{MLP}.ipynb", nbformat.writes(nb))
     assert pipeline.collect(api, MLP, archive) == ["patch-testing"]
     [result] = autograde(api, MLP, ["patch-testing"])
-    assert (result.score, result.max_score, result.error, result.breaches) == (4, 6, None, [])
+    assert (result.score, result.max_score, result.error, result.breaches) == (4, 5, None, [])
     assert any("numpy.testing" in line for line in result.flagged)
 
 

@@ -335,7 +335,7 @@ def test_a_class_from_release_to_feedback(hub):
                    for user in (ALICE, BOB)}
         when = {user: (str(gb.find_submission(MACS, user).timestamp), str(gb.find_submission(MACS, user).duedate))
                 for user in (ALICE, BOB)}
-    assert results == {ALICE: (6, False), BOB: (2, True)}, when
+    assert results == {ALICE: (6, False), BOB: (3, True)}, when  # question 1 is worth 3 of 6
     for command in (["generate_feedback", MACS, "--force"], ["release_feedback", MACS]):
         done = hub.as_user(TEACHER, hub.venv / "bin" / "nbgrader", *command, cwd=teacher)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -346,7 +346,7 @@ def test_a_class_from_release_to_feedback(hub):
     assert seen.stdout.strip() == "PermissionError", seen
 
     # Each student fetches their own feedback, and only theirs.
-    for user, score in ((ALICE, "6.0 / 6.0"), (BOB, "2.0 / 6.0")):
+    for user, score in ((ALICE, "6.0 / 6.0"), (BOB, "3.0 / 6.0")):
         status, fetched = hub.server(user, "POST", "assignments/fetch_feedback",
                                      form={"course_id": COURSE_ID, "assignment_id": MACS})
         assert status == 200 and fetched["success"], fetched
