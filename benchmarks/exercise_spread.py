@@ -73,9 +73,11 @@ def main():
         values = {}
         for seed in args.seeds:
             start = time.perf_counter()
-            for name, (value, data) in run(assignment, seed, work).items():
+            figures = run(assignment, seed, work)
+            for name, (value, data) in figures.items():
                 values.setdefault((name, data), []).append(value)
-            print(f"# {assignment} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+            print(f"# {assignment} seed {seed}: {time.perf_counter() - start:.0f} s, "
+                  + ", ".join(f"{name} {value:.4f}" for name, (value, _) in figures.items()), flush=True)
         for (name, data), found in values.items():
             print(f"    Spread({name!r}, {data!r}, {not args.full}, {min(found):.4f}, {max(found):.4f}, "
                   f"{tuple(args.seeds)!r}, MEASURED),  # {', '.join(f'{v:.4f}' for v in found)}; {today}", flush=True)

@@ -52,8 +52,12 @@ def std_ratio(layer, initializer):
     if weights.size < MIN_WEIGHTS:
         raise ValueError(f"layer={layer.name!r}: its kernel of shape {weights.shape} has {weights.size:,} weights, "
                          f"too few to tell initialisers apart (at least {MIN_WEIGHTS:,})")
-    draw = keras.initializers.get(initializer)
-    reference = np.concatenate([np.asarray(draw(weights.shape)).ravel() for _ in range(REFERENCE_DRAWS)])
+    base = keras.initializers.get(initializer)
+    config = base.get_config()
+    # An unseeded Keras initialiser draws the same values at every call: one seed per draw.
+    draws = [type(base).from_config({**config, "seed": seed}) if "seed" in config else base
+             for seed in range(REFERENCE_DRAWS)]
+    reference = np.concatenate([np.asarray(draw(weights.shape)).ravel() for draw in draws])
     return float(weights.std() / reference.std())
 
 
