@@ -16,9 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from course_grading import mutants, pipeline
+from course_grading import cli, mutants, pipeline
 from course_grading.sandbox import Sandbox, SandboxUnavailable
 from helpers import hidden_lines, page_text
 
@@ -127,3 +126,32 @@ def test_pipeline(course, assignment):
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
         assert "Score" in text or "score" in text
+
+
+def test_course_grade_mutants_says_which_answers_are_graded_otherwise(tmp_path, capsys, sandbox_required):
+    """The instructors' command, on a catalogue of two: one graded as it says, one whose
+    expectation is wrong on purpose (the ratio inverted loses question 3, not question 1)."""
+    catalogue = tmp_path / "two.toml"
+    catalogue.write_text('''
+[[mutant]]
+name = "same padding with floor"
+cell = "q1-answer"
+replace = "math.ceil(height / strides), math.ceil(width / strides)"
+by = "height // strides, width // strides"
+loses = ["q1-tests"]
+
+[[mutant]]
+name = "ratio inverted, expected wrongly"
+cell = "q3-answer"
+replace = '"MLP": mlp_macs() / 669_706'
+by = '"MLP": 669_706 / mlp_macs()'
+loses = ["q1-tests"]
+''')
+    code = cli.main(["--root", str(ROOT), "mutants", "ex06_counting_macs", "--catalogue", str(catalogue), "--jobs", "2"])
+    report = capsys.readouterr()
+    assert code == 1
+    lines = [line for line in report.out.splitlines() if line.startswith("wrong")]
+    assert len(lines) == 2 and lines[0].split()[1] == "3/6" and " ok " in lines[0], lines
+    assert "lost q3-tests" in lines[1] and "EXPECTED to lose ['q1-tests']" in lines[1], lines
+    assert "1 of 2 graded otherwise than the catalogue says: ratio inverted, expected wrongly" in report.err
+    assert not (ROOT / "course" / "submitted" / "mutant-01").exists(), "graded in a private copy of the course"
