@@ -155,3 +155,24 @@ loses = ["q1-tests"]
     assert "lost q3-tests" in lines[1] and "EXPECTED to lose ['q1-tests']" in lines[1], lines
     assert "1 of 2 graded otherwise than the catalogue says: ratio inverted, expected wrongly" in report.err
     assert not (ROOT / "course" / "submitted" / "mutant-01").exists(), "graded in a private copy of the course"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_question_heading_states_its_points(assignment):
+    """'## Question 2 (3 points)' above a question whose test cells are worth 3 (or whose answer,
+    graded by hand, is): what students read is what the gradebook counts."""
+    import re
+
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    stated = {}
+    for cell in nb.cells:
+        m = re.match(r"## Question (\d+) \((\d+) points?(, graded by hand)?\)", cell.source)
+        if cell.cell_type == "markdown" and m:
+            stated[f"q{m.group(1)}"] = int(m.group(2))
+    graded = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            question = meta["grade_id"].split("-")[0]
+            graded[question] = graded.get(question, 0) + meta["points"]
+    assert stated and stated == graded, f"headings say {stated}, the grade cells count {graded}"
