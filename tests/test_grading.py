@@ -11,6 +11,7 @@ tests.
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -161,8 +162,6 @@ loses = ["q1-tests"]
 def test_each_question_heading_states_its_points(assignment):
     """'## Question 2 (3 points)' above a question whose test cells are worth 3 (or whose answer,
     graded by hand, is): what students read is what the gradebook counts."""
-    import re
-
     nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     stated = {}
     for cell in nb.cells:
