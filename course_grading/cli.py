@@ -29,6 +29,11 @@ def _jobs(text):
     return jobs
 
 
+def _add_jobs(step):
+    step.add_argument("--jobs", "-j", type=_jobs, default=len(os.sched_getaffinity(0)),
+                      help="submissions graded at once (default: this machine's cores)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="course-grade", description="The course's grading steps, one command each, on nbgrader.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("::")[1])
@@ -42,8 +47,7 @@ def main(argv=None):
     step.add_argument("assignment")
     step.add_argument("students", nargs="*", help="only these students")
     step.add_argument("--full", action="store_true", help="run the notebooks' training at full size")
-    step.add_argument("--jobs", "-j", type=_jobs, default=len(os.sched_getaffinity(0)),
-                      help="submissions graded at once (default: this machine's cores)")
+    _add_jobs(step)
     step.add_argument("--unconfined", action="store_true",
                       help="grade without a sandbox where none can be made: the submissions' code runs as you, "
                            "and can read and change everything you can")
@@ -54,8 +58,7 @@ def main(argv=None):
     step = steps.add_parser("mutants", help="grade the catalogue of plausible answers in a private copy of the course")
     step.add_argument("assignment")
     step.add_argument("--catalogue", help="the catalogue file (default: mutants/<assignment>.toml)")
-    step.add_argument("--jobs", "-j", type=_jobs, default=len(os.sched_getaffinity(0)),
-                      help="submissions graded at once (default: this machine's cores)")
+    _add_jobs(step)
     args, extra = parser.parse_known_args(argv)
     # Students named after an option (autograde ex01 --jobs 2 alice bob): argparse leaves
     # them over, as it cannot intermix positionals with subcommands.
