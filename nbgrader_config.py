@@ -12,7 +12,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput,
                                    SaveAutoGrades)
 
-from course_grading.preprocessors import METADATA, GradingExecute, HideHiddenTests, LimitOutputSize
+from course_grading.preprocessors import (ErrorsFailTests, GradingExecute, HideHiddenTests, LimitOutputSize, METADATA,
+                                         SanitizeFeedback)
 
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
@@ -49,10 +50,12 @@ c.IgnorePattern.pattern = (
 )
 
 # nbgrader's autograde steps, with each kernel in a sandbox, surviving os._exit and stuck
-# loops and undoing monkeypatches (GradingExecute), and outputs capped in size (see
-# course_grading.preprocessors). The caps a submission hit stay in its notebook's metadata.
+# loops and undoing monkeypatches (GradingExecute), outputs capped in size, and a failed
+# test cell scoring 0 whatever it displayed before failing (see course_grading.preprocessors).
+# The caps a submission hit, and what the guard undid, stay in its notebook's metadata.
 c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       LimitOutputSize, ErrorsFailTests, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), METADATA}
 
 # Each submission's kernel: a sandbox (course_grading.sandbox) with these caps, and at most
@@ -65,10 +68,19 @@ c.GradingExecute.wall_time = 1800
 # Submissions downloaded from a learning platform, before `nbgrader zip_collect`.
 c.ZipCollectApp.downloaded_directory = "course/downloaded"
 
+# Collecting from the exchange (JupyterHub) takes regular files only: a link left in a
+# student's inbound folder is refused, not followed (course_grading.exchange).
+c.ExchangeFactory.collect = "course_grading.exchange.RegularFilesCollect"
+
 # A student who deletes a graded test cell gets it back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback shows students their grades, not the hidden tests (nbgrader's default does).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows students their grades, not the hidden tests (nbgrader's default does), and
+# runs or fetches nothing of a submission in the page a student or the instructor opens:
+# nbconvert's sanitiser on markdown, HTML and other rich outputs (scripts, event attributes
+# and HTML images escaped; JavaScript and SVG outputs dropped; markdown images shown as text),
+# and its templates' own on the HTML outputs they render.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.sanitize_html = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

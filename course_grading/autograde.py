@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import queue
 import re
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,12 +25,17 @@ from pathlib import Path
 import nbformat
 from nbformat.warnings import MissingIDFieldWarning
 
-from course_grading.pipeline import breaches, check_assignment, course_api
+from course_grading.archives import kind
+from course_grading.pipeline import breaches, check_assignment, course_api, guard_reports
 from course_grading.sandbox import Sandbox, prepare_data
 
 _SUSPICIOUS = re.compile(
     r"\bbuiltins\b|__builtins__|\b(np|numpy)\.testing\s*\.\s*\w+\s*=|get_ipython|sys\.modules|\bsetattr\s*\("
     r"|\bcustom_exc|showtraceback|\bos\._exit|\bsys\.exit|\bexec\s*\(|\beval\s*\(|\bctypes\b|\bgc\.get_|_guard\b"
+    # What reaches the tests while they run: their frames, their text, the hooks they run through.
+    r"|\bsettrace\b|\bsetprofile\b|addaudithook|_getframe|currentframe|\bf_back\b|\bf_(globals|locals|code)\b"
+    r"|\binspect\.(stack|getsource|getframeinfo)|\blinecache\b|InteractiveShell|_transformers?\b|displayhook"
+    r"|excepthook|history_manager|\b_i[hi]{0,2}\b|\bIn\s*\[|__import__|\bimportlib\b|\bthreading\b"
     # What the sandbox blocks, but an instructor wants to know was tried.
     r"|\bsolutions\b|\bgradebook\b|\bsubmitted\b|\bautograded\b|\bsocket\b|\burllib\b|\brequests\b"
     r"|\bsubprocess\b|\bos\.(fork|system|popen|spawn\w*)\b|\bmultiprocessing\b|\.ipynb\b"
@@ -58,16 +64,31 @@ class Graded:
     error: str | None = None
     breaches: list = field(default_factory=list)
     flagged: list = field(default_factory=list)
+    seconds: float | None = None  # wall time of its grading: kernel, cells and gradebook
 
     def __str__(self):
+        """One row of the score table. What comes from the submission (its folder's name, its
+        source lines, its error) is printed without control characters: an escape sequence
+        would rewrite the instructor's terminal."""
         if self.error:
-            return f"{self.student:20} NOT GRADED  {self.error}"
-        text = f"{self.student:20} {self.score:6.2f} / {self.max_score:g}"
+            return f"{printable(self.student):20} NOT GRADED  {printable(self.error)}"
+        text = f"{printable(self.student):20} {self.score:6.2f} / {self.max_score:g}"
+        if self.seconds is not None:
+            text += f"  {self.seconds:5.1f} s"
         if self.breaches:
             text += f"   [{', '.join(self.breaches)}]"
         if self.flagged:
-            text += f"   read by hand: {'; '.join(self.flagged[:3])}"
+            text += f"   read by hand: {printable('; '.join(self.flagged[:3]))}"
         return text
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text):
+    """``text`` with every control character (escape sequences, carriage returns, bidirectional
+    overrides) shown as its escape, ``\\x1b``."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
 
 
 def autograde(api, assignment, students=None, *, fast=True, jobs=1, unconfined=False):
@@ -158,19 +179,37 @@ def _grade(api, assignment, student):
     # nbgrader 0.9 trips this SQLAlchemy warning on every submission; the grades are saved.
     warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
     folder = Path(api.coursedir.format_path(api.coursedir.submitted_directory, student, assignment))
-    invalid = _invalid_notebooks(folder)
+    invalid = special_files(folder) or _invalid_notebooks(folder)
     if invalid:
         return Graded(student, error=invalid)
+    start = time.monotonic()
     outcome = api.autograde(assignment, student, force=True)
+    seconds = time.monotonic() - start
     if not outcome["success"]:
         last = [line for line in outcome["log"].splitlines() if "ERROR" in line or "Error" in line]
         return Graded(student, error=(last[-1] if last else "autograde failed").strip())
     with Gradebook(api.coursedir.db_url) as gb:
         submission = gb.find_submission(assignment, student)
         score, max_score = submission.score, submission.max_score
-    flagged = [line for nb in sorted(folder.glob("*.ipynb"))
-               for line in suspicious_lines(nbformat.read(nb, as_version=4))]
-    return Graded(student, score, max_score, breaches=breaches(api, assignment, student), flagged=flagged)
+    flagged = [f"the guard {what}" for what in guard_reports(api, assignment, student)]
+    flagged += [line for nb in sorted(folder.glob("*.ipynb")) for line in suspicious_lines(nbformat.read(nb, as_version=4))]
+    return Graded(student, score, max_score, breaches=breaches(api, assignment, student), flagged=flagged,
+                  seconds=seconds)
+
+
+def special_files(folder):
+    """What in a submission's folder is neither a regular file nor a folder, said in words, or
+    "". nbgrader copies a submission as the grader (root, as a rule) and follows links: a
+    notebook that is a link to ``solutions/`` would be graded as the instructor's, a named pipe
+    would hang the copy. Read with ``lstat``: nothing is followed or opened."""
+    found = []
+    for path in [folder, *sorted(folder.rglob("*"))] if folder.is_dir() or folder.is_symlink() else []:
+        special = kind(os.lstat(path).st_mode)
+        if special:
+            found.append(f"{path.relative_to(folder.parent) if path != folder else folder.name} is {special}")
+        if path == folder and found:
+            break  # a linked folder: nothing under it is the student's
+    return "; ".join(f"refused: {what}" for what in found)
 
 
 def _invalid_notebooks(folder):

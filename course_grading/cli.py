@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from course_grading import mutants, pipeline
-from course_grading.autograde import autograde
+from course_grading.autograde import autograde, printable
 from course_grading.sandbox import Sandbox, SandboxUnavailable
 
 
@@ -74,8 +74,12 @@ def main(argv=None):
         if args.step == "release":
             print(f"released to {pipeline.release(api, args.assignment)}")
         elif args.step == "collect":
-            students = pipeline.collect(api, args.assignment, args.source)
-            print(f"{len(students)} submissions collected: {', '.join(students)}")
+            collected = pipeline.collect(api, args.assignment, args.source)
+            print(f"{len(collected.students)} submissions collected: {printable(', '.join(collected.students))}")
+            if collected.refused:
+                print(f"{len(collected.refused)} refused:\n" + "\n".join(f"  {printable(line)}" for line in collected.refused),
+                      file=sys.stderr)
+                return 1
         elif args.step == "autograde":
             results = autograde(api, args.assignment, args.students, fast=not args.full, jobs=args.jobs,
                                 unconfined=args.unconfined)

@@ -1,6 +1,7 @@
 """Release, collect, export and feedback: nbgrader's commands and API, for ``course-grade``.
 
-``collect`` runs ``nbgrader zip_collect`` (archives are unpacked, loose files copied);
+``collect`` checks and lays out the submissions (:mod:`course_grading.archives`), then runs
+``nbgrader zip_collect``;
 ``export`` is nbgrader's ``CsvExportPlugin`` with a column for the caps each submission
 hit in its sandbox; ``feedback`` is ``NbGraderAPI.generate_feedback``. Autograding is
 :mod:`course_grading.autograde`.
@@ -10,10 +11,12 @@ import csv
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from course_grading import archives
 from course_grading.preprocessors import METADATA
 
 
@@ -56,9 +59,18 @@ def release(api, assignment):
     return Path(api.coursedir.format_path(api.coursedir.release_directory, ".", assignment))
 
 
+@dataclass
+class Collected:
+    """The students whose submissions were collected, and what was refused (one line each)."""
+    students: list
+    refused: list = field(default_factory=list)
+
+
 def collect(api, assignment, source):
-    """Collect submissions laid out as ``<student>/<notebook>.ipynb`` from a folder or a zip
-    file (or a folder of zip files) with ``nbgrader zip_collect``; returns the students."""
+    """Collect submissions laid out as ``<student>/<notebook>.ipynb`` from a folder or a zip file
+    (or a folder of zip files): checked and laid out by :func:`course_grading.archives.lay_out`
+    (only regular files, each from the right student), then ``nbgrader zip_collect``. Returns a
+    :class:`Collected`."""
     check_assignment(api, assignment)
     source = Path(source)
     if not source.exists():
@@ -68,27 +80,20 @@ def collect(api, assignment, source):
     archive = downloaded / "archive"
     # zip_collect reads everything under archive/: start from this source only.
     shutil.rmtree(downloaded, ignore_errors=True)
-    if source.is_dir():
-        # Links are not submissions: copied as files, they would bring in whatever they
-        # point to on the grader's machine (solutions/, another student's folder).
-        shutil.copytree(source, archive, ignore=_links)
-    else:
-        archive.mkdir(parents=True)
-        shutil.copy(source, archive)
+    archive.mkdir(parents=True)
+    refused = archives.lay_out(source, archive)
+    laid_out = sorted(p.name for p in archive.iterdir())
+    if not laid_out:
+        raise ValueError(f"source={str(source)!r}: no <student>/<notebook>.ipynb found in it"
+                         + (f" ({'; '.join(refused)})" if refused else "."))
     regexp = r".*[/\\](?P<student_id>[^/\\]+)[/\\](?P<file_id>[^/\\]+\.ipynb)$"
     command = [sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force",
                f"--FileNameCollectorPlugin.named_regexp={regexp}"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"nbgrader zip_collect {assignment} failed:\n{done.stderr[-3000:]}")
-    students = sorted(api.get_submitted_students(assignment))
-    if not students:
-        raise ValueError(f"source={str(source)!r}: no <student>/<notebook>.ipynb found in it.")
-    return students
-
-
-def _links(folder, names):
-    return [name for name in names if (Path(folder) / name).is_symlink()]
+    submitted = set(api.get_submitted_students(assignment))
+    return Collected(sorted(student for student in laid_out if student in submitted), refused)
 
 
 def export(api, to):
@@ -116,10 +121,20 @@ def export(api, to):
 
 def breaches(api, assignment, student):
     """The caps a submission hit when last autograded, from its autograded notebooks."""
+    return _report(api, assignment, student, "breaches")
+
+
+def guard_reports(api, assignment, student):
+    """What the grading kernel's guard undid or refused when the submission was last
+    autograded (``restored numpy.testing.assert_allclose``), from its autograded notebooks."""
+    return _report(api, assignment, student, "guard")
+
+
+def _report(api, assignment, student, key):
     folder = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, assignment))
     found = set()
     for path in folder.glob("*.ipynb"):
-        found |= set(nbformat.read(path, as_version=4).metadata.get(METADATA, {}).get("breaches", []))
+        found |= set(nbformat.read(path, as_version=4).metadata.get(METADATA, {}).get(key, []))
     return sorted(found)
 
 

@@ -15,12 +15,15 @@ that kernel with `bubblewrap <https://github.com/containers/bubblewrap>`_ so tha
 - nothing else: no ``solutions/``, no ``course/`` (gradebook, other submissions), no
   home folder, no network (a network namespace of its own: 127.0.0.1 is its own, empty);
 
-runs as an unprivileged user (:attr:`Sandbox.user`, ``nobody`` when grading as root), and
-in a cgroup of its own that caps its memory (swap included) and its processes; the time
+runs as an unprivileged user (:attr:`Sandbox.user`, ``nobody`` when grading as root), under a
+seccomp filter of the system calls a kernel never needs (no new namespaces, no mounts, no
+tracing; :mod:`course_grading.seccomp`), and in a cgroup of its own that caps its memory (swap included), its processes and its CPU; the time
 per notebook is capped by :class:`course_grading.preprocessors.GradingExecute`. The
 kernel talks to the grader over ZeroMQ's ``ipc`` transport: Unix sockets in a folder of
-their own under ``/dev/shm``, bound into the sandbox (whatever the student writes there
-is memory, charged to the sandbox's cgroup).
+their own under ``/dev/shm``, bound into the sandbox, and the grader's alone once the kernel
+is up (:meth:`SandboxedKernelManager.seal`). What the kernel writes to its standard output and
+error comes over a pipe (:class:`KernelLog`). With ``cpus`` set (``--jobs``), the cgroup keeps
+the kernel on those cores and to their time, whatever affinity its processes ask for.
 
 :meth:`SandboxedKernelManager.breaches` says afterwards which caps the kernel hit: out of
 memory (the cgroup's OOM killer fired), too many processes (a fork was refused), disk full.
@@ -45,6 +48,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +56,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Instance, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from course_grading import seccomp
 
 HOME = "/home/student"
 # The system's top folders besides /usr: bound read-only, or linked into /usr (merged /usr).
@@ -142,6 +148,11 @@ def _unavailable():
                "or pass --unconfined to grade without a sandbox."
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed. {how}"
+    try:
+        with tempfile.TemporaryFile() as probe:
+            seccomp.write_filter(probe.fileno())
+    except (seccomp.SeccompUnavailable, OSError) as error:
+        return f"no seccomp filter for the kernel: {error}. Install libseccomp2, or pass --unconfined."
     reason = Cgroup.unavailable()
     if reason:
         return f"no cgroup to cap a kernel's memory and processes: {reason}. Grade as root (or in a systemd " \
@@ -156,30 +167,56 @@ def _unavailable():
 
 # --------------------------------------------------------------------------- cgroups
 
-class Cgroup:
-    """A cgroup for one kernel: memory cap (swap included), process cap, kill switch, counters.
+PERIOD = 100_000  # microseconds: the CPU quota's period
 
-    cgroup v2 where the memory and pids controllers are there, else v1's (hybrid hosts).
+
+class Cgroup:
+    """A cgroup for one kernel: memory cap (swap included), process cap, CPU share, kill
+    switch, counters.
+
+    cgroup v2 where the memory and pids controllers are there, else v1's (hybrid hosts). The
+    CPU share, where the host offers the controllers: at most ``len(cpus)`` cores' worth of
+    time (``cpu.max``; v1's CFS quota), on those cores only (``cpuset``): a process can widen
+    its own affinity, not its cgroup's.
     """
 
-    def __init__(self, name, memory, processes):
+    def __init__(self, name, memory, processes, cpus=()):
         self.dirs = {}
         for controller, base in _cgroup_bases().items():
             path = base / name
             path.mkdir()
             self.dirs[controller] = path
-        self.v2 = set(self.dirs) == {"unified"}
+        self.v2 = "unified" in self.dirs
+        cores = ",".join(map(str, cpus))
+        quota = f"{len(cpus) * PERIOD}" if cpus else None
         if self.v2:
             path = self.dirs["unified"]
             (path / "memory.max").write_text(str(memory))
             (path / "memory.swap.max").write_text("0")
             (path / "pids.max").write_text(str(processes))
+            if quota and (path / "cpu.max").exists():
+                (path / "cpu.max").write_text(f"{quota} {PERIOD}")
+            if cores and (path / "cpuset.cpus").exists():
+                (path / "cpuset.cpus").write_text(cores)
         else:
             (self.dirs["memory"] / "memory.limit_in_bytes").write_text(str(memory))
             swap = self.dirs["memory"] / "memory.memsw.limit_in_bytes"
             if swap.exists():  # absent when the kernel does not account swap: then none is used
                 swap.write_text(str(memory))
             (self.dirs["pids"] / "pids.max").write_text(str(processes))
+            if quota and "cpu" in self.dirs:
+                (self.dirs["cpu"] / "cpu.cfs_period_us").write_text(str(PERIOD))
+                (self.dirs["cpu"] / "cpu.cfs_quota_us").write_text(quota)
+            if "cpuset" in self.dirs:  # a v1 cpuset takes no process before it has cores and memory nodes
+                parent = self.dirs["cpuset"].parent
+                (self.dirs["cpuset"] / "cpuset.cpus").write_text(cores or (parent / "cpuset.cpus").read_text().strip())
+                (self.dirs["cpuset"] / "cpuset.mems").write_text((parent / "cpuset.mems").read_text().strip())
+
+    def cpu_throttled(self):
+        """Microseconds the CPU quota held this cgroup back (0 without a CPU controller)."""
+        if self.v2:
+            return self.counter("unified", "cpu.stat", "throttled_usec")
+        return self.counter("cpu", "cpu.stat", "throttled_time") // 1000 if "cpu" in self.dirs else 0
 
     @staticmethod
     def unavailable():
@@ -277,11 +314,15 @@ def _cgroup_bases():
         if {"memory", "pids"} <= set(available):
             return {"unified": _delegated_v2(unified / own["unified"].lstrip("/"))}
     bases = {}
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "cpu", "cpuset"):
         folder = root / controller
         if not (folder / "cgroup.procs").exists():
+            if controller in ("cpu", "cpuset"):  # optional: without them, no CPU share
+                continue
             raise OSError(f"neither cgroup v2 nor v1 offers the {controller} controller here")
-        bases[controller] = folder / own.get(controller, "/").lstrip("/")
+        base = folder / own.get(controller, "/").lstrip("/")
+        if os.access(base, os.W_OK) or controller in ("memory", "pids"):
+            bases[controller] = base
     return bases
 
 
@@ -289,15 +330,62 @@ def _delegated_v2(own):
     """A v2 folder with memory and pids enabled for its children. A cgroup that holds
     processes cannot give its children controllers, so this process first moves into a
     leaf of its own (``grader``), as container runtimes do."""
+    wanted = {"memory", "pids"} | ({"cpu", "cpuset"} & set((own / "cgroup.controllers").read_text().split()))
     enabled = (own / "cgroup.subtree_control").read_text().split()
-    if {"memory", "pids"} <= set(enabled):
+    if wanted <= set(enabled):
         return own
     if (own / "cgroup.procs").read_text().split():
         leaf = own / "grader"
         leaf.mkdir(exist_ok=True)
         (leaf / "cgroup.procs").write_text(str(os.getpid()))
-    (own / "cgroup.subtree_control").write_text("+memory +pids")
+    (own / "cgroup.subtree_control").write_text(" ".join(f"+{name}" for name in sorted(wanted)))
     return own
+
+
+# --------------------------------------------------------------------------- the kernel's log
+
+class KernelLog:
+    """What a kernel writes to its own standard output and error (TensorFlow's C++ log
+    lines, a failure to start, the guard's reports), read over a pipe as it comes.
+
+    The grader keeps the pipe's read end: nothing in a folder the sandbox can write is opened
+    by name (a student's code could swap a log file for a named pipe or a link to
+    ``/dev/zero``). What it keeps is bounded whatever the kernel writes: the last
+    :attr:`TAIL` bytes, and the first :attr:`REPORTS` lines of :mod:`course_grading.guard`.
+    """
+
+    TAIL = 3000
+    REPORTS = 50
+
+    def __init__(self):
+        from course_grading.guard import PREFIX
+
+        self._prefix = PREFIX.encode()
+        self._read, self.write_end = os.pipe()
+        self.tail = b""
+        self.reports = []
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self):
+        pending = b""
+        while chunk := os.read(self._read, 65536):
+            self.tail = (self.tail + chunk)[-self.TAIL:]
+            pending = (pending + chunk)[-4 * self.TAIL:]
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.startswith(self._prefix) and len(self.reports) < self.REPORTS:
+                    self.reports.append(line[len(self._prefix):][:200].decode(errors="replace"))
+        os.close(self._read)
+
+    def launched(self):
+        """The kernel has the write end: close the grader's copy, so the pipe ends with it."""
+        os.close(self.write_end)
+
+    def close(self, timeout=10):
+        """Wait for the kernel's last words (its processes are gone); returns the tail as text."""
+        self._thread.join(timeout)
+        return self.tail.decode(errors="replace")
 
 
 # --------------------------------------------------------------------------- the kernel manager
@@ -321,7 +409,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.cgroup = None
         self._folders = []
         self._report = []
-        self._stderr = None
+        self.guard_reports = []
+        self._log = None
 
     async def _async_pre_start_kernel(self, **kw):
         self.sandbox.check()
@@ -338,7 +427,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox.unconfined:
             kw["env"] = {**kw.get("env", os.environ), **self._thread_env()}
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
+            self._log = KernelLog()
+            kw.update(stdout=self._log.write_end, stderr=self._log.write_end)
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                self._log.launched()
         ipc = Path(self.connection_file).parent
         files = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-files-"))
         self._folders.append(files)
@@ -346,18 +440,27 @@ class SandboxedKernelManager(AsyncKernelManager):
         user = pwd.getpwnam(self.sandbox.user)
         os.chown(ipc, user.pw_uid, user.pw_gid)  # the kernel makes its sockets there
         os.chmod(self.connection_file, 0o644)
-        self.cgroup = Cgroup(ipc.name, self.sandbox.memory, self.sandbox.processes)
+        self.cgroup = Cgroup(ipc.name, self.sandbox.memory, self.sandbox.processes, self.sandbox.cpus)
         command = self._bwrap(kernel_cmd, ipc, files, kw.get("env", {}), user)
-        # The shell moves itself into the cgroup before becoming bubblewrap, so that
-        # nothing the kernel starts is ever outside it; umask 022, whatever the grader's, so
-        # that what bubblewrap makes stays readable by the sandbox's user.
-        join = 'umask 022; for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"'
-        cmd = ["/bin/sh", "-c", join, "sh", *map(str, self.cgroup.procs_files()), "--", *command]
-        # What the kernel writes to its file descriptors (TensorFlow's C++ log lines, a
-        # failure to start) goes to a log of its own, not the grader's terminal.
-        self._stderr = open(ipc / "kernel.log", "wb")
-        kw.update(env={"PATH": "/usr/bin:/bin"}, cwd="/", stdout=self._stderr, stderr=self._stderr)
-        await super()._async_launch_kernel(cmd, **kw)
+        rules = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-seccomp-")) / "filter.bpf"
+        self._folders.append(rules.parent)
+        with open(rules, "wb") as out:
+            seccomp.write_filter(out.fileno())
+        # The shell opens the seccomp filter for bubblewrap (--seccomp 9) and moves itself
+        # into the cgroup before becoming bubblewrap, so that nothing the kernel starts is
+        # ever outside it; umask 022, whatever the grader's, so that what bubblewrap makes
+        # stays readable by the sandbox's user.
+        join = ('umask 022; exec 9< "$1"; shift; '
+                'for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"')
+        cmd = ["/bin/sh", "-c", join, "sh", str(rules), *map(str, self.cgroup.procs_files()), "--", *command]
+        # What the kernel writes to its file descriptors goes to a log of its own, not the
+        # grader's terminal.
+        self._log = KernelLog()
+        kw.update(env={"PATH": "/usr/bin:/bin"}, cwd="/", stdout=self._log.write_end, stderr=self._log.write_end)
+        try:
+            await super()._async_launch_kernel(cmd, **kw)
+        finally:
+            self._log.launched()
 
     def _thread_env(self):
         if not self.sandbox.cpus:
@@ -367,7 +470,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
 
     def _bwrap(self, kernel_cmd, ipc, files, env, user):
-        args = ["bwrap", *_namespaces(), "--clearenv", "--hostname", "sandbox"]
+        args = ["bwrap", *_namespaces(), "--seccomp", "9", "--clearenv", "--hostname", "sandbox"]
         for name in SYSTEM_DIRS:
             if os.path.islink(name):  # merged /usr: the link, not a second copy
                 args += ["--symlink", os.readlink(name), name]
@@ -401,6 +504,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         launch = [kernel_cmd[0], "-m", "course_grading.launch", SUBMISSION, HOME, cpus, drop]
         # kernel_cmd is "<python> -m ipykernel_launcher -f <connection file> ...".
         return [*args, "--", *launch, *kernel_cmd[3:]]
+
+    def seal(self):
+        """The kernel is up and its sockets are made: from now on its ``ipc`` folder (in the
+        host's ``/dev/shm``, bound into the sandbox) is the grader's, read-only to the kernel's
+        user, so that nothing can be written there past the sandbox's disk cap. As root only:
+        otherwise the kernel runs as the grader's own user, and what it writes there is
+        charged to its memory cap (``/dev/shm`` is memory)."""
+        if self.cgroup is not None and os.geteuid() == 0:
+            ipc = Path(self.connection_file).parent
+            os.chown(ipc, 0, 0)
+            os.chmod(ipc, 0o755)
 
     def breaches(self):
         """The caps this kernel hit so far: ``["out of memory", ...]``."""
@@ -438,18 +552,16 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if self._stderr is not None:
-            self._stderr.close()
-            with open(self._stderr.name, "rb") as log:  # its end only: a kernel may write gigabytes
-                log.seek(max(0, os.path.getsize(self._stderr.name) - 3000))
-                text = log.read().decode(errors="replace")
-            self._stderr = None
-            if "Traceback" in text or "bwrap:" in text:  # the kernel failed: say how, in nbgrader's log
-                self.log.warning("the sandboxed kernel wrote:\n%s", text)
         if self.cgroup is not None:
             self._report = self.breaches()  # the counters go with the cgroup
-            self.cgroup.remove()
+            self.cgroup.remove()  # every process of the kernel gone: its log's pipe ends
             self.cgroup = None
+        if self._log is not None:
+            text = self._log.close()
+            self.guard_reports = list(self._log.reports)
+            self._log = None
+            if "Traceback" in text or "bwrap:" in text:  # the kernel failed: say how, in nbgrader's log
+                self.log.warning("the sandboxed kernel wrote:\n%s", text)
         for folder in self._folders:
             shutil.rmtree(folder, ignore_errors=True)
         self._folders = []

@@ -54,7 +54,9 @@ SPREADS = [
     Spread('ex04 val_accuracy', 'stand-in', True, 0.5176, 0.5676, (0, 1, 2), MEASURED),  # 0.5176, 0.5516, 0.5676; 2026-12-02
     Spread('ex04 mc_accuracy', 'stand-in', True, 0.5176, 0.5664, (0, 1, 2), MEASURED),  # 0.5176, 0.5502, 0.5664; 2026-12-02
     Spread('ex05 val_accuracy', 'stand-in', True, 0.5132, 0.5222, (0, 1, 2), MEASURED),  # 0.5132, 0.5222, 0.5186; 2026-12-02
-    # Full size on the stand-in: a student's run offline. Exercises 01 and 02 not measured yet.
+    # Full size on the stand-in: a student's run offline.
+    Spread('ex01 val_accuracy', 'stand-in', False, 0.7516, 0.7982, (0, 1, 2), MEASURED),  # 0.7788, 0.7982, 0.7516; 2026-12-03
+    Spread('ex02 val_accuracy', 'stand-in', False, 0.7796, 0.8050, (0, 1, 2), MEASURED),  # 0.8048, 0.7796, 0.8050; 2026-12-03
     Spread('ex03 val_accuracy', 'stand-in', False, 0.8396, 0.8492, (0, 1, 2), MEASURED),  # 0.8396, 0.8492, 0.8470; 2026-12-03
     Spread('ex05 val_accuracy', 'stand-in', False, 0.8360, 0.8496, (0, 1, 2), MEASURED),  # 0.8496, 0.8370, 0.8360; 2026-12-02
     Spread('ex04 val_accuracy', 'stand-in', False, 0.8384, 0.8522, (0, 1, 2), MEASURED),  # 0.8516, 0.8522, 0.8384; 2026-12-02

@@ -6,13 +6,19 @@ Python: its kernels start fast) with a cell made hostile, and one of ``ex00_firs
 for ``numpy.testing``. Points of ex06: questions 1, 2 and 3 are worth 3, 2 and 1; question
 3's functions use question 2's, which use question 1's, and each question's tests accept
 answers built right on the earlier ones. They are graded in one
-``course-grade autograde --jobs 2`` run, sandboxed, under caps set low for the test.
+``course-grade autograde --jobs 2`` run, sandboxed, under caps set low for the test: attacks
+on the sandbox, fake passes through the kernel, leaks of the hidden tests' text, hostile
+feedback pages (opened in chromium), floods (the grader's memory measured), links. Two more
+batches: a CPU hog next to an honest submission, and ``collect`` of downloads holding a
+classmate's archive and a link.
 """
 
 import csv
 import io
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import zipfile
@@ -24,7 +30,7 @@ from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook, MissingEntry
 
 from course_grading import cli, pipeline, sandbox
-from helpers import hidden_lines, page_text
+from helpers import hidden_lines, page_text, required
 from course_grading.autograde import autograde, suspicious_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +90,176 @@ def with_cell(nb, source):
     return nb
 
 
+def with_cells(nb, sources):
+    for source in sources:
+        with_cell(nb, source)
+    return nb
+
+
+def with_markdown(nb, source):
+    nb.cells.append(nbformat.v4.new_markdown_cell(source))
+    return nb
+
+
 def stub_with_attack(attack):
     """The untouched student version, with ``attack`` as its first answer: every point it
     scores, it scores through the attack."""
     nb = student_version(MACS)
     cell(nb, "q1-answer").source = attack
     return nb
+
+
+def stub_with(answers):
+    """The untouched student version with some answer cells ({grade id: source}) replaced."""
+    nb = student_version(MACS)
+    for grade_id, source in answers.items():
+        cell(nb, grade_id).source = source
+    return nb
+
+
+def with_first_cell(nb, source):
+    """The notebook with ``source`` run before its first answer (prepended to it)."""
+    first = cell(nb, "q1-answer")
+    first.source = source + "\n" + first.source
+    return nb
+
+
+# Objects that claim what a test asks: an int equal to every number, a float whose every
+# difference is 0. Every answer of ex06 returns them.
+ANYTHING = """
+class Anything(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+
+
+class Nothing(float):
+    def __sub__(self, other):
+        return 0.0
+    __rsub__ = __sub__
+"""
+FAKE_ANSWERS = {
+    "q1-answer": ANYTHING + "\n\ndef dense_macs(*args, **kwargs):\n    return Anything(0)\n\n\n"
+                 "def conv2d_macs(*args, padding='valid', **kwargs):\n    if padding not in ('valid', 'same'):\n"
+                 "        raise ValueError(padding)\n    return Anything(0)\n",
+    "q2-answer": "def mlp_macs():\n    return Anything(0)\n\n\ndef cnn_macs(filters=(32, 64)):\n    return Anything(0)\n",
+    "q3-answer": "def macs_per_parameter():\n    return dict.fromkeys(['MLP', 'CNN', 'CNN, 4 filters'], Nothing(0))\n",
+}
+# Each function shows a result, then fails: nbgrader stops reading at the result.
+SHOWN = "import sys\n\n\ndef shown_then_failed(*args, **kwargs):\n    sys.displayhook('ok')\n    raise AssertionError('wrong')\n\n\n"
+DISPLAYED_ANSWERS = {
+    "q1-answer": SHOWN + "dense_macs = conv2d_macs = shown_then_failed\n",
+    "q2-answer": "mlp_macs = cnn_macs = shown_then_failed\n",
+    "q3-answer": "macs_per_parameter = shown_then_failed\n",
+}
+TRANSFORMER = """
+from IPython.core.interactiveshell import InteractiveShell
+InteractiveShell.instance().input_transformers_post.append(lambda lines: ["pass\\n"])
+"""
+# Ways to the hidden tests' text through the kernel, each printing what it found in a cell of its own.
+AUDIT_HOOK = """
+import sys
+heard = []
+sys.addaudithook(lambda event, args: heard.append(args[0]) if event == "compile" and isinstance(args[0], str) else None)
+"""
+FRAMES = """
+import linecache, sys
+callers = []
+"""
+FRAMES_ANSWER = """
+
+def dense_macs(n_inputs, n_units):
+    caller = sys._getframe(1)
+    callers.append("".join(linecache.getlines(caller.f_code.co_filename)) or str(caller.f_code.co_consts))
+    return int(n_inputs * n_units)
+"""
+QUOTING_ERROR = """
+import linecache, sys
+
+
+def macs_per_parameter():
+    caller = sys._getframe(1).f_code.co_filename
+    raise RuntimeError("my caller is:\\n" + "".join(linecache.getlines(caller)))
+"""
+HOSTILE_PAGE = """
+from IPython.display import HTML, SVG, Javascript, display
+display(HTML('<script>(window.ran = window.ran || []).push("html script")</script>'
+             '<img src="x" onerror="(window.ran = window.ran || []).push(\\'onerror\\')">'))
+display(Javascript('(window.ran = window.ran || []).push("javascript output")'))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>(window.ran = window.ran || []).push("svg")</script></svg>'))
+"""
+HOSTILE_MARKDOWN = """My notes. <script>(window.ran = window.ran || []).push("markdown script")</script>
+<img src="x" onerror="(window.ran = window.ran || []).push('markdown onerror')">
+![tracked](http://127.0.0.1:{port}/pixel.png)
+"""
+FLOODS = [
+    "for _ in range(200):\n    print('x' * 2**20)",                                    # 200 MiB of stream
+    "for _ in range(100):\n    display({'text/plain': 'y' * 2**20}, raw=True)",          # 100 MiB of display data
+    "display({'text/plain': 'z'}, metadata={'m': 'w' * 76 * 2**20}, raw=True)",          # 76 MiB of metadata
+    "raise ValueError('v' * 76 * 2**20)",                                                 # a 76 MiB message
+]
+IPC_WRITES = """
+import glob, os
+for folder in glob.glob("/dev/shm/course-grading-*-ipc-*"):
+    for what, attempt in (("a named pipe", lambda: os.mkfifo(folder + "/kernel.log")),
+                          ("a file", lambda: open(folder + "/filler", "wb").write(b"x" * 2**26))):
+        try:
+            attempt()
+            print("wrote", what, "in the ipc folder")
+        except OSError as error:
+            print("no", what, "in the ipc folder:", error.strerror)
+"""
+
+
+FLOODED_MIB = 200 + 100 + 76 + 76
+
+
+class PeakMemory:
+    """The largest peak resident memory (``VmHWM``) of this process's child processes (the
+    grading workers) while the block runs, sampled every 0.2 s."""
+
+    def __enter__(self):
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        import multiprocessing
+
+        while not self._stop.wait(0.2):
+            for child in multiprocessing.active_children():
+                try:
+                    status = Path(f"/proc/{child.pid}/status").read_text()
+                except OSError:
+                    continue
+                kib = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+                self.peak = max(self.peak, kib * 1024)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def open_in_browser(page):
+    """Open a feedback page in headless chromium: what its scripts pushed to ``window.ran``
+    (None when none ran), and the addresses it fetched."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        required("no chromium on PATH (apt-get install chromium, as .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        view = browser.new_page()
+        fetched = []
+        view.on("request", lambda request: fetched.append(request.url))
+        view.goto(page.as_uri())
+        view.wait_for_timeout(1000)
+        ran = view.evaluate("window.ran === undefined ? null : window.ran")
+        browser.close()
+    return ran, fetched
 
 
 def exec_cells_of(pattern, which):
@@ -198,6 +368,27 @@ except OSError as error:
         # nbgrader's feedback fails on a marker outside the instructor's cells.
         "markers": (with_answer(MACS, "q3-answer", lambda s: s + "\n# ### BEGIN HIDDEN TESTS, as in the lecture\n"),
                     6, []),
+        # Fake passes: each scored 6/6 before.
+        "fake-anything": (stub_with(FAKE_ANSWERS), 0, []),
+        "fake-displayed": (stub_with(DISPLAYED_ANSWERS), 0, []),
+        "fake-transformer": (stub_with_attack(TRANSFORMER), 0, []),
+        # The hidden tests' text, reached through the kernel and printed in a cell of the student's.
+        "leak-audit-hook": (with_cell(with_first_cell(solution(MACS), AUDIT_HOOK), "print('\\n'.join(heard))"), 6, []),
+        "leak-frames": (with_cell(with_answer(MACS, "q1-answer", lambda s: FRAMES + s + FRAMES_ANSWER),
+                                  "print('\\n'.join(callers))"), 6, []),
+        "leak-history": (with_cell(solution(MACS), "print('\\n'.join(In))"), 6, []),
+        "leak-linecache": (with_cell(solution(MACS), "import linecache\nprint('\\n'.join(''.join(entry[2]) "
+                                                      "for entry in linecache.cache.values()))"), 6, []),
+        "leak-exception": (with_answer(MACS, "q3-answer", lambda s: QUOTING_ERROR), 5, []),
+        # What reaches the people who read the results.
+        "hostile-page": (with_markdown(with_cell(solution(MACS), HOSTILE_PAGE), HOSTILE_MARKDOWN.format(port=port)),
+                         6, []),
+        "escapes": (with_answer(MACS, "q1-answer", lambda s: "import builtins  # \x1b[2J\x1b[H\x1b[31m all clear\n" + s),
+                    6, []),
+        "flood": (with_cells(solution(MACS), FLOODS), 6, []),
+        "ipc-writes": (with_cell(solution(MACS), IPC_WRITES), 6, []),
+        # A link planted in course/submitted/ after collecting (collect refuses links itself).
+        "linked": (solution(MACS), None, []),
     }
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, sandbox_required):
@@ -256,13 +447,21 @@ def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys, list
     write_submissions(tmp_path, MACS, batch)
     assert cli.main(["--root", str(root), "collect", MACS, str(tmp_path)]) == 0
     assert set(api.get_submitted_students(MACS)) == set(batch)
+    linked = root / "course" / "submitted" / "linked" / MACS / f"{MACS}.ipynb"
+    linked.unlink()
+    linked.symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")  # as an exchange could leave it
     with Gradebook(api.coursedir.db_url) as gb:
         before = len(gb.db.query(nbgrader_api.Grade).all())
 
-    code = cli.main(["--root", str(root), "autograde", MACS, "--jobs", "2"])
+    with PeakMemory() as grader:
+        code = cli.main(["--root", str(root), "autograde", MACS, "--jobs", "2"])
     report = capsys.readouterr()
+    print(f"the grader's peak memory, a flood of {FLOODED_MIB} MiB in the batch: {grader.peak / 2**20:.0f} MiB")
     assert code == 1, "a submission that could not be graded must make the command fail"
     assert "not-a-notebook" in report.err and "is not a valid notebook" in report.out
+    assert f"refused: {MACS}/{MACS}.ipynb is a symbolic link" in report.out and "linked" in report.err
+    assert grader.peak < 1.5 * 2**30, f"the grader grew to {grader.peak / 2**20:.0f} MiB"
+    assert "\x1b[2J" not in report.out + report.err, "a submission's escape sequence reached the terminal"
     assert "sandboxed (bubblewrap" in report.out and "UNCONFINED" not in report.out
 
     graded = {student: spec for student, spec in batch.items() if spec[1] is not None}
@@ -308,6 +507,14 @@ def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys, list
     assert hidden and not [line for line in hidden if line in outputs["print-own-notebook"]]
     # The report tells the instructor what to read by hand.
     assert "builtins" in rows["patch-builtins"]
+    assert "the guard restored IPython's input_transformers_post" in rows["fake-transformer"]
+    assert "the guard refused sys.addaudithook" in rows["leak-audit-hook"]
+    assert "\\x1b[2J" in rows["escapes"], "the escape is shown as text"
+    # The flood stays out of the gradebook's copy; the sandbox's folders stay the grader's.
+    assert (Path(api.coursedir.format_path(api.coursedir.autograded_directory, "flood", MACS)) / f"{MACS}.ipynb"
+            ).stat().st_size < 1_000_000
+    ipc = "\n".join(o.get("text", "") for o in autograded("ipc-writes").cells[-1].outputs)
+    assert "no a named pipe in the ipc folder" in ipc and "no a file in the ipc folder" in ipc and "wrote" not in ipc
 
     # Grades out as CSV, one row per graded student, with the marks; feedback for everyone
     # graded (the student whose cell holds a marker's text included), no hidden test in it.
@@ -321,8 +528,16 @@ def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys, list
     assert {page.parent.parent.name for page in pages} == set(graded)
     for page in pages:
         assert not [line for line in hidden if line in page_text(page)], page
-    markers = root / "course" / "feedback" / "markers" / MACS / f"{MACS}.html"
+        assert page.stat().st_size < 2_000_000, (page, page.stat().st_size)
+    feedback = root / "course" / "feedback"
+    markers = feedback / "markers" / MACS / f"{MACS}.html"
     assert "BEGIN HIDDEN TESTS, as in the lecture" in page_text(markers)
+    for student in ("leak-frames", "leak-history", "leak-linecache", "leak-exception"):
+        assert "it held lines of the hidden tests" in page_text(feedback / student / MACS / f"{MACS}.html"), student
+    # The hostile page, opened in a browser: none of its scripts ran, nothing was fetched.
+    ran, fetched = open_in_browser(feedback / "hostile-page" / MACS / f"{MACS}.html")
+    assert ran is None, f"the feedback page ran the submission's scripts: {ran}"
+    assert heard == [] and not [url for url in fetched if "127.0.0.1" in url], fetched
 
 
 def test_parallel_grading_gives_what_one_at_a_time_gives(course, tmp_path):
@@ -384,30 +599,10 @@ def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:  # nbgrader's zip collection: one zip, a folder per student
         zf.writestr(f"patch-testing/{MLP}.ipynb", nbformat.writes(nb))
-    assert pipeline.collect(api, MLP, archive) == ["patch-testing"]
+    assert pipeline.collect(api, MLP, archive).students == ["patch-testing"]
     [result] = autograde(api, MLP, ["patch-testing"])
     assert (result.score, result.max_score, result.error, result.breaches) == (4, 5, None, [])
     assert any("numpy.testing" in line for line in result.flagged)
-
-
-def test_guard_restores_patched_modules():
-    import builtins
-    import numpy as np
-
-    from course_grading.guard import Snapshot
-
-    snapshot = Snapshot()
-    original_abs, original_check = builtins.abs, np.testing.assert_allclose
-    try:
-        builtins.abs = lambda x: 0
-        np.testing.assert_allclose = lambda *a, **k: None
-        builtins.course_extra = 1
-        snapshot.restore()
-        assert builtins.abs is original_abs and np.testing.assert_allclose is original_check
-        assert builtins.course_extra == 1, "names a student added are left alone"
-    finally:
-        builtins.abs, np.testing.assert_allclose = original_abs, original_check
-        vars(builtins).pop("course_extra", None)
 
 
 def test_suspicious_lines_only_reads_the_students_cells():
@@ -433,3 +628,79 @@ def test_commands_name_bad_arguments(course, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--root", str(root), "autograde", MACS, "--jobs", "none"])
     assert "--jobs='none'" in capsys.readouterr().err
+
+
+HOG = """
+import os
+every_core = set(range(os.cpu_count()))
+for _ in range(8):
+    if os.fork() == 0:
+        try:
+            os.sched_setaffinity(0, every_core)  # past its own share of the cores
+        except OSError:
+            pass
+        while True:
+            pass
+"""
+
+
+def test_a_cpu_hog_next_to_an_honest_submission_barely_slows_it(course, tmp_path):
+    """Eight processes spinning on every core, in the sandbox next to an honest submission's
+    (``--jobs 2``): each sandbox's cgroup holds it to its share of the cores."""
+    root, api = course
+    honest = solution(MACS)
+    hog = with_cell(with_first_cell(solution(MACS), HOG), "import time\ntime.sleep(8)")  # spins while the other runs
+    batch = {"cpu-honest": (honest, 6, []), "cpu-honest-too": (honest, 6, []), "cpu-hog": (hog, 6, [])}
+    write_submissions(tmp_path, MACS, batch)
+    pipeline.collect(api, MACS, tmp_path)
+
+    quiet = {r.student: r for r in autograde(api, MACS, ["cpu-honest", "cpu-honest-too"], jobs=2)}
+    noisy = {r.student: r for r in autograde(api, MACS, ["cpu-honest", "cpu-hog"], jobs=2)}
+    slowdown = noisy["cpu-honest"].seconds / quiet["cpu-honest"].seconds
+    print(f"an honest submission next to a CPU hog: {noisy['cpu-honest'].seconds:.1f} s, next to an honest one: "
+          f"{quiet['cpu-honest'].seconds:.1f} s ({slowdown:.2f}x)")
+    assert [noisy["cpu-honest"].score, noisy["cpu-hog"].score, quiet["cpu-honest"].score] == [6, 6, 6]
+    assert slowdown < 2, f"the hog slowed its neighbour {slowdown:.1f} times"
+
+
+def test_collect_takes_only_what_is_each_students_own(course, tmp_path, capsys):
+    """A folder as a learning platform gives it: loose notebooks, zips; one zip names a classmate,
+    one notebook is a link to the instructor's. Those two are refused and said; the rest collected."""
+    root, api = course
+    source = tmp_path / "downloads"
+    (source / "c-carol").mkdir(parents=True)
+    nbformat.write(student_version(MACS), source / "c-carol" / f"{MACS}.ipynb")
+    with zipfile.ZipFile(source / "c-alice.zip", "w") as zf:
+        zf.writestr(f"c-alice/{MACS}.ipynb", nbformat.writes(student_version(MACS)))
+        zf.writestr(f"c-bob/{MACS}.ipynb", nbformat.writes(student_version(MACS)))  # submitted "for" Bob
+    (source / "c-dave").mkdir()
+    (source / "c-dave" / f"{MACS}.ipynb").symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")
+
+    assert cli.main(["--root", str(root), "collect", MACS, str(source)]) == 1
+    out = capsys.readouterr()
+    assert "1 submissions collected: c-carol" in out.out
+    assert f"c-alice.zip: entry 'c-bob/{MACS}.ipynb' is not c-alice's" in out.err
+    assert f"c-dave/{MACS}.ipynb: a symbolic link" in out.err
+    assert not {"c-alice", "c-bob", "c-dave"} & set(api.get_submitted_students(MACS))
+
+
+def test_exchange_collect_takes_only_regular_files(course, tmp_path):
+    """A student's inbound folder in nbgrader's exchange (which every student can write on a
+    shared hub) holding a link to the instructor's notebook: refused, not copied."""
+    root, api = course
+    inbound = tmp_path / "exchange" / "training-deep-nets" / "inbound"
+    for student in ("x-honest", "x-linked"):
+        folder = inbound / f"{student}+{MACS}+2026-12-03 09:00:00.000000 UTC+abcd"
+        folder.mkdir(parents=True)
+        (folder / "timestamp.txt").write_text("2026-12-03 09:00:00.000000 UTC")
+        notebook = folder / f"{MACS}.ipynb"
+        if student == "x-linked":
+            notebook.symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")
+        else:
+            nbformat.write(student_version(MACS), notebook)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "collect", MACS, f"--Exchange.root={tmp_path / 'exchange'}",
+                           "--CollectApp.check_owner=False"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"refused the submission x-linked+{MACS}" in done.stderr and "is a symbolic link" in done.stderr
+    submitted = set(api.get_submitted_students(MACS))
+    assert "x-honest" in submitted and "x-linked" not in submitted

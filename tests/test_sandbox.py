@@ -59,3 +59,33 @@ def test_bad_caps_are_named(tmp_path):
     with pytest.raises(ValueError, match="Sandbox.cpus=\\[999\\]"):
         sandbox.Sandbox(cpus=[999]).check()
     assert os.sched_getaffinity(0)
+
+
+def test_the_kernel_makes_no_namespaces_and_still_trains(tmp_path):
+    """The seccomp filter: no user namespace (root in it would be root over its mounts), no
+    mount, no tracing; threads, processes and a Keras training step as usual."""
+    out = run(["import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+               "print(libc.unshare(0x10000000), os.strerror(ctypes.get_errno()))",     # CLONE_NEWUSER
+               "import subprocess\nprint(subprocess.run(['unshare', '-U', '-r', 'id'], capture_output=True, text=True)"
+               ".returncode)",
+               "print(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), os.strerror(ctypes.get_errno()))",
+               "print(libc.ptrace(16, 1, None, None), os.strerror(ctypes.get_errno()))",  # PTRACE_ATTACH to init
+               "import threading\nthreading.Thread(target=print, args=('thread',)).start()\n"
+               "pid = os.fork()\nos._exit(0) if pid == 0 else print('fork', os.waitpid(pid, 0)[1])",
+               "import keras, numpy as np\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n"
+               "model.compile('sgd', 'mse')\nprint('loss', model.train_on_batch(np.ones((8, 4)), np.zeros((8, 2))))"],
+              tmp_path)
+    assert out[0].strip() == "-1 Operation not permitted"
+    assert out[1].strip() != "0", "unshare(1) made a user namespace"
+    assert out[2].strip() == "-1 Operation not permitted"
+    assert out[3].strip() == "-1 Operation not permitted"
+    assert "thread" in out[4] and "fork 0" in out[4]
+    assert out[5].startswith("loss ")
+
+
+def test_the_kernel_keeps_to_its_cores(tmp_path):
+    """With ``cpus`` set (a worker of ``--jobs``), the cgroup holds the kernel to those cores,
+    whatever affinity it asks for."""
+    out = run(["import os\ntry:\n    os.sched_setaffinity(0, set(range(os.cpu_count())))\nexcept OSError as e:\n"
+               "    print('refused', e.strerror)\nprint(sorted(os.sched_getaffinity(0)))"], tmp_path, cpus=[0])
+    assert out[0].strip().endswith("[0]"), out
