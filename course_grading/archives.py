@@ -51,6 +51,18 @@ def kind(mode):
     return next((name for test, name in _SPECIAL if test(mode)), None)
 
 
+def special_files(folder):
+    """What under ``folder`` (itself included) is neither a regular file nor a folder:
+    ``["alice/ex.ipynb is a symbolic link", ...]``, paths from ``folder``'s parent. Read with
+    ``lstat``: nothing is followed or opened; a linked folder is reported, not entered."""
+    found = []
+    for path in [folder, *(sorted(folder.rglob("*")) if not folder.is_symlink() else [])]:
+        special = kind(os.lstat(path).st_mode)
+        if special:
+            found.append(f"{path.relative_to(folder.parent)} is {special}")
+    return found
+
+
 def check_student(student):
     """Raise :class:`Refused` unless ``student`` is a plain student id."""
     if not STUDENT_ID.fullmatch(student):

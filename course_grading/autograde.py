@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbformat.warnings import MissingIDFieldWarning
 
-from course_grading.archives import kind
+from course_grading.archives import special_files
 from course_grading.pipeline import breaches, check_assignment, course_api, guard_reports
 from course_grading.sandbox import Sandbox, prepare_data
 
@@ -179,7 +179,7 @@ def _grade(api, assignment, student):
     # nbgrader 0.9 trips this SQLAlchemy warning on every submission; the grades are saved.
     warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
     folder = Path(api.coursedir.format_path(api.coursedir.submitted_directory, student, assignment))
-    invalid = special_files(folder) or _invalid_notebooks(folder)
+    invalid = _refused(folder) or _invalid_notebooks(folder)
     if invalid:
         return Graded(student, error=invalid)
     start = time.monotonic()
@@ -197,19 +197,11 @@ def _grade(api, assignment, student):
                   seconds=seconds)
 
 
-def special_files(folder):
-    """What in a submission's folder is neither a regular file nor a folder, said in words, or
-    "". nbgrader copies a submission as the grader (root, as a rule) and follows links: a
+def _refused(folder):
+    """nbgrader copies a submission as the grader (root, as a rule) and follows links: a
     notebook that is a link to ``solutions/`` would be graded as the instructor's, a named pipe
-    would hang the copy. Read with ``lstat``: nothing is followed or opened."""
-    found = []
-    for path in [folder, *sorted(folder.rglob("*"))] if folder.is_dir() or folder.is_symlink() else []:
-        special = kind(os.lstat(path).st_mode)
-        if special:
-            found.append(f"{path.relative_to(folder.parent) if path != folder else folder.name} is {special}")
-        if path == folder and found:
-            break  # a linked folder: nothing under it is the student's
-    return "; ".join(f"refused: {what}" for what in found)
+    would hang the copy. Those are refused before anything is copied."""
+    return "; ".join(f"refused: {what}" for what in special_files(folder)) if os.path.lexists(folder) else ""
 
 
 def _invalid_notebooks(folder):

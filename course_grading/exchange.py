@@ -10,12 +10,11 @@ saying so in nbgrader's log; the other submissions are collected. ``nbgrader_con
 plugs it in as ``c.ExchangeFactory.collect``.
 """
 
-import os
 from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from course_grading.archives import Refused, check_student, kind
+from course_grading.archives import Refused, check_student, special_files
 
 
 class RegularFilesCollect(ExchangeCollect):
@@ -27,9 +26,7 @@ class RegularFilesCollect(ExchangeCollect):
             source = Path(self.inbound_path) / record["filename"]
             try:
                 check_student(record["username"])
-                refused = [f"{path.relative_to(source.parent)} is {special}"
-                           for path in [source, *sorted(source.rglob("*"))]
-                           if (special := kind(os.lstat(path).st_mode))]
+                refused = special_files(source)
             except Refused as error:
                 refused = [str(error)]
             if refused:

@@ -94,7 +94,7 @@ class Guard:
 
     def __init__(self, shell, report=None):
         self.shell = shell
-        self.snapshot = None  # taken between cells, at the first event: before any student code
+        self.modules = None  # the snapshot, taken between cells at the first event: before any student code
         self.later = list(LATER)
         self.pinned = {}  # name in the notebook -> the trusted object first bound to it
         # A descriptor of its own: the kernel's standard error may be replaced, closed or
@@ -128,12 +128,11 @@ class Guard:
         self.hooks = {name: getattr(sys, name) for name in HOOKS}
         self.shell_attrs = {name: getattr(shell, name)
                             for name in ("displayhook", "display_pub", "display_trap", "builtin_trap", "custom_exceptions")}
-        self.snapshot = True
 
     def restore(self):
         """Put everything back as it was between cells before any student code ran; returns
         what had been changed."""
-        if self.snapshot is None:
+        if self.modules is None:
             self.take_snapshot()
             return []
         for name in [name for name in self.later if name in sys.modules]:
