@@ -13,6 +13,7 @@ attacks the grader itself, or reaches for files and connections it does not have
 flagged in the score table for an instructor to read.
 """
 
+import copy
 import multiprocessing
 import os
 import queue
@@ -26,8 +27,8 @@ import nbformat
 from nbformat.warnings import MissingIDFieldWarning
 
 from course_grading.archives import special_files
-from course_grading.pipeline import breaches, check_assignment, course_api, guard_reports
-from course_grading.sandbox import Sandbox, prepare_data
+from course_grading.pipeline import breaches, check_assignment, guard_reports
+from course_grading.sandbox import Sandbox, prepare_data, usable_cores
 
 _SUSPICIOUS = re.compile(
     r"\bbuiltins\b|__builtins__|\b(np|numpy)\.testing\s*\.\s*\w+\s*=|get_ipython|sys\.modules|\bsetattr\s*\("
@@ -96,25 +97,40 @@ def autograde(api, assignment, students=None, *, fast=True, jobs=1, unconfined=F
     in the students' order.
 
     A submission that cannot be graded (a file that is not a notebook, a missing notebook)
-    is reported with the reason and the grading goes on. ``fast`` sets ``COURSE_FAST=1`` in
-    the grading kernels, which shrinks the notebooks' ungraded training runs. ``jobs``
-    submissions are graded at once. Raises :class:`course_grading.sandbox.SandboxUnavailable`
-    before grading anything when no sandbox can be made, unless ``unconfined``.
+    is reported with the reason and the grading goes on.
+
+    Args:
+        api: the course's ``NbGraderAPI`` (:func:`course_grading.pipeline.course_api`); its
+            configuration is left as it was: the grading uses a copy with the settings below.
+        assignment: the assignment's name, e.g. ``"ex01_deep_elu_net"``.
+        students: the students to grade (default: every submitted one).
+        fast: fast mode in the grading kernels (``COURSE_FAST=1``: the notebooks' ungraded
+            training shrunk), or full size; whatever this process's ``COURSE_FAST`` says.
+        jobs: how many submissions are graded at once.
+        unconfined: grade without a sandbox where none can be made.
+
+    Returns:
+        A list of :class:`Graded`, one per student, in the students' order.
+
+    Raises:
+        course_grading.sandbox.SandboxUnavailable: before grading anything, when no sandbox
+            can be made and ``unconfined`` is not set.
+
+    Example:
+        >>> for graded in autograde(course_api("."), "ex06_counting_macs", jobs=2):
+        ...     print(graded)
     """
     from keras.utils import Progbar
 
     check_assignment(api, assignment)
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs={jobs!r}: the number of submissions graded at once is a whole number, 1 or more.")
-    if unconfined:
-        api.config.Sandbox.unconfined = True
+    api = _with_sandbox(api, fast=bool(fast), unconfined=bool(unconfined or api.config.Sandbox.get("unconfined")))
     sandbox = Sandbox(config=api.config)
     sandbox.check()
     if not sandbox.unconfined:
         prepare_data()
     students = sorted(students or api.get_submitted_students(assignment))
-    if fast:
-        os.environ["COURSE_FAST"] = "1"
     jobs = max(1, min(jobs, len(students)))
     progress = Progbar(len(students), unit_name="submission")
     if jobs == 1:
@@ -128,8 +144,7 @@ def autograde(api, assignment, students=None, *, fast=True, jobs=1, unconfined=F
     tasks, done = context.Queue(), context.Queue()
     for student in students:
         tasks.put(student)
-    workers = [context.Process(target=_work, args=(api.coursedir.root, assignment, cpus, sandbox.unconfined,
-                                                   tasks, done),
+    workers = [context.Process(target=_work, args=(api.config, assignment, cpus, tasks, done),
                                daemon=True)
                for cpus in core_shares(jobs)]
     for worker in workers:
@@ -154,17 +169,31 @@ def autograde(api, assignment, students=None, *, fast=True, jobs=1, unconfined=F
 def core_shares(jobs):
     """The cores each of ``jobs`` workers keeps to: this process's cores dealt out evenly
     (all of them to each when there are more jobs than cores)."""
-    cores = sorted(os.sched_getaffinity(0))
+    cores = usable_cores()
     if jobs > len(cores):
         return [[] for _ in range(jobs)]
     return [cores[i::jobs] for i in range(jobs)]
 
 
-def _work(root, assignment, cpus, unconfined, tasks, done):
-    """A worker: grades the students it takes from ``tasks`` until it takes None."""
-    api = course_api(root)
-    api.config.Sandbox.cpus = cpus
-    api.config.Sandbox.unconfined = unconfined
+def _with_sandbox(api, **settings):
+    """A new ``NbGraderAPI`` of the same course, on a copy of ``api``'s configuration with these
+    :class:`course_grading.sandbox.Sandbox` settings (``fast=False``, ``cpus=[0]``)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = copy.deepcopy(api.config)
+    for name, value in settings.items():
+        config.Sandbox[name] = value
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def _work(config, assignment, cpus, tasks, done):
+    """A worker: grades the students it takes from ``tasks`` until it takes None, on the
+    grader's configuration ``config``, its kernels kept to the cores ``cpus``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    api = _with_sandbox(NbGraderAPI(CourseDirectory(config=config), config=config), cpus=cpus)
     for student in iter(tasks.get, None):
         try:
             done.put(_grade(api, assignment, student))
@@ -176,14 +205,14 @@ def _grade(api, assignment, student):
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
-    # nbgrader 0.9 trips this SQLAlchemy warning on every submission; the grades are saved.
-    warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
     folder = Path(api.coursedir.format_path(api.coursedir.submitted_directory, student, assignment))
     invalid = _refused(folder) or _invalid_notebooks(folder)
     if invalid:
         return Graded(student, error=invalid)
     start = time.monotonic()
-    outcome = api.autograde(assignment, student, force=True)
+    with warnings.catch_warnings():  # nbgrader 0.9 trips it on every submission; the grades are saved
+        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
+        outcome = api.autograde(assignment, student, force=True)
     seconds = time.monotonic() - start
     if not outcome["success"]:
         last = [line for line in outcome["log"].splitlines() if "ERROR" in line or "Error" in line]

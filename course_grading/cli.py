@@ -16,7 +16,7 @@ from pathlib import Path
 
 from course_grading import mutants, pipeline
 from course_grading.autograde import autograde, printable
-from course_grading.sandbox import Sandbox, SandboxUnavailable
+from course_grading.sandbox import Sandbox, SandboxUnavailable, usable_cores
 
 
 def _jobs(text):
@@ -30,8 +30,8 @@ def _jobs(text):
 
 
 def _add_jobs(step):
-    step.add_argument("--jobs", "-j", type=_jobs, default=len(os.sched_getaffinity(0)),
-                      help="submissions graded at once (default: this machine's cores)")
+    step.add_argument("--jobs", "-j", type=_jobs, default=len(usable_cores()),
+                      help="submissions graded at once (default: the cores this process may use)")
 
 
 def main(argv=None):
@@ -83,7 +83,8 @@ def main(argv=None):
         elif args.step == "autograde":
             results = autograde(api, args.assignment, args.students, fast=not args.full, jobs=args.jobs,
                                 unconfined=args.unconfined)
-            print(f"{args.assignment}: {len(results)} submissions, {Sandbox(config=api.config).describe()}")
+            sandbox = Sandbox(config=api.config, **({"unconfined": True} if args.unconfined else {}))
+            print(f"{args.assignment}: {len(results)} submissions, {sandbox.describe()}")
             print("\n".join(str(result) for result in results))
             failed = [r.student for r in results if r.error]
             if failed:

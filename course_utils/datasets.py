@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import standin
+from course_utils.arguments import whole_number
+from course_utils.switches import switch
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,7 @@ def split_validation(x, y, n_valid=5_000):
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}.")
-    if isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < len(x):
-        raise ValueError(f"n_valid={n_valid!r}: expected an integer between 1 and {len(x) - 1}.")
+    n_valid = whole_number("n_valid", n_valid, high=len(x) - 1)
     return (x[n_valid:], y[n_valid:]), (x[:n_valid], y[:n_valid])
 
 
@@ -204,8 +205,28 @@ def _folders():
     yield "keras_cache", keras_cache_dir()
 
 
+def data_dirs():
+    """Every folder the loaders read: those where they look for the real data, in that order
+    (``COURSE_DATA_DIR``, the system's, Keras's cache), then the stand-ins' cache. A process
+    that is to load the datasets, such as a grading sandbox's kernel, must be able to read them."""
+    return [folder for _, folder in _folders()] + [standin_cache_dir()]
+
+
+def data_env():
+    """The environment variables that make the loaders of another process (a kernel started
+    with a clean environment) look in the same folders as this one: ``{name: value}``, paths
+    resolved."""
+    env = {"KERAS_HOME": os.path.realpath(keras_cache_dir().parent),
+           "COURSE_CACHE_DIR": os.path.realpath(standin_cache_dir())}
+    if os.environ.get("COURSE_DATA_DIR"):
+        env["COURSE_DATA_DIR"] = os.path.realpath(os.environ["COURSE_DATA_DIR"])
+    if os.environ.get("XDG_DATA_DIRS"):
+        env["XDG_DATA_DIRS"] = os.environ["XDG_DATA_DIRS"]
+    return env
+
+
 def _offline():
-    return os.environ.get("COURSE_OFFLINE", "").lower() in ("1", "true", "yes")
+    return switch("COURSE_OFFLINE")
 
 
 def _no_files_reason(spec):

@@ -37,6 +37,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_utils.arguments import whole_number
+
 _SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 # Each activation's derivative, written with its output a = f(z).
 _SLOPE = {
@@ -168,8 +170,7 @@ class StatsRecorder(keras.callbacks.Callback):
 
     def __init__(self, x, y=None, every=10, output=True):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every={every!r}: expected a positive integer.")
+        every = whole_number("every", every)
         self.x, self.y, self.every, self.output = x, y, every, output
         self.steps, self.history, self._step = [], [], 0
 

@@ -22,7 +22,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 # Every name TensorFlow has been published under: two of them in one environment
 # overwrite each other's files in site-packages/tensorflow.
@@ -93,9 +92,22 @@ def check_environment(environ=os.environ):
     return [Check("ok", "TF_USE_LEGACY_KERAS not set")]
 
 
-def check_venv(venv=ROOT / ".venv"):
-    """The course's .venv, if there is one, was made by a Python that still exists and is
-    still the version it was made with."""
+def course_venv(where=None):
+    """The ``.venv`` of the course folder that holds ``where`` (default: the working folder),
+    the folder with ``nbgrader_config.py`` and ``lectures/`` found upwards; else the
+    environment this Python runs in. Found from where the student is, not from where the
+    package is installed: a non-editable install (as on a hub) lives in ``site-packages``."""
+    here = Path(where or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "lectures").is_dir():
+            return folder / ".venv"
+    return Path(sys.prefix)
+
+
+def check_venv(venv=None):
+    """The course's .venv (:func:`course_venv`), if there is one, was made by a Python that
+    still exists and is still the version it was made with."""
+    venv = course_venv() if venv is None else Path(venv)
     config = venv / "pyvenv.cfg"
     if not config.is_file():
         return [Check("info", f"no {venv.name} in {venv.parent.name}/ (./bin/lab creates it)")]

@@ -12,25 +12,21 @@ Outside fast mode both calls return their input unchanged. Fast mode only ever m
 cell cheaper: the model, the optimizer and what the cell demonstrates stay the same.
 """
 
-import os
+from course_utils.arguments import whole_number
+from course_utils.switches import switch
 
 ENV_VAR = "COURSE_FAST"
 
 
 def is_fast():
-    """True when the environment asks for fast mode (``COURSE_FAST=1``)."""
-    value = os.environ.get(ENV_VAR, "").strip().lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise ValueError(f"{ENV_VAR}={value!r}: expected 1 (fast) or 0 (full).")
+    """True when the environment asks for fast mode (``COURSE_FAST=1``; see
+    :func:`course_utils.switches.switch` for the values it takes)."""
+    return switch(ENV_VAR)
 
 
 def epochs(n, *, fast=1):
     """Number of epochs: ``n``, or ``min(n, fast)`` in fast mode."""
-    _check_positive("n", n)
-    _check_positive("fast", fast)
+    n, fast = whole_number("n", n), whole_number("fast", fast)
     return min(n, fast) if is_fast() else n
 
 
@@ -42,7 +38,7 @@ def subset(*arrays, fast=2_000):
     """
     if not arrays:
         raise ValueError("subset() needs at least one array.")
-    _check_positive("fast", fast)
+    fast = whole_number("fast", fast)
     lengths = {len(a) for a in arrays}
     if len(lengths) != 1:
         raise ValueError(f"subset(): arrays have different lengths {sorted(lengths)}.")
@@ -50,6 +46,3 @@ def subset(*arrays, fast=2_000):
     return out[0] if len(out) == 1 else out
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")

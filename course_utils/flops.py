@@ -68,11 +68,32 @@ import timeit
 import warnings
 from dataclasses import dataclass
 
+import importlib
+
 import keras
-# Layers of keras.applications that keras.layers does not export: ConvNeXt's, and
-# Inception-ResNet's residual scaling.
-from keras.src.applications.convnext import LayerScale, StochasticDepth
-from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+from course_utils.arguments import whole_number
+
+# Why a private Keras layer's formula is missing, by the layer's class name: said in the
+# count's warning when such a layer is met.
+_MISSING = {}
+
+
+def _private_layer(module, name):
+    """A layer class of ``keras.src`` that ``keras.layers`` does not export, or, where a Keras
+    release moved or renamed it, a stand-in class no layer is an instance of: then only that
+    layer goes uncounted, and the count's warning says why."""
+    try:
+        return getattr(importlib.import_module(f"keras.src.{module}"), name)
+    except (ImportError, AttributeError) as error:
+        _MISSING[name] = f"{name} is not at keras.src.{module} in Keras {keras.__version__} ({error})"
+        return type(name, (), {})
+
+
+# ConvNeXt's layers, and Inception-ResNet's residual scaling.
+LayerScale = _private_layer("applications.convnext", "LayerScale")
+StochasticDepth = _private_layer("applications.convnext", "StochasticDepth")
+CustomScaleLayer = _private_layer("applications.inception_resnet_v2", "CustomScaleLayer")
 
 # FLOPs per element of each activation function (an exp, a log or a division counts as 1).
 ACTIVATION_FLOPS = {
@@ -207,8 +228,7 @@ def count_flops(model, batch_size=1, input_shape=None):
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model={model!r}: expected a Keras model.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: expected a positive integer.")
+    batch_size = whole_number("batch_size", batch_size)
     if not model.built or not _has_graph(model):
         raise ValueError(f"model {model.name!r} has no known input shape: start it with "
                          "keras.Input(shape=...) or call model.build(input_shape) first.")
@@ -225,8 +245,10 @@ def count_flops(model, batch_size=1, input_shape=None):
     _walk(model, "", batch_size, rows)
     report = FlopReport(model.name, rows, batch_size)
     if report.not_counted:
+        missing = sorted({_MISSING[r.kind] for r in rows if not r.counted and r.kind in _MISSING})
         warnings.warn(f"count_flops: no formula for {', '.join(report.not_counted)}; "
-                      "these layers are listed as not counted and left out of the totals.", stacklevel=2)
+                      "these layers are listed as not counted and left out of the totals."
+                      + "".join(f" {why}." for why in missing), stacklevel=2)
     return report
 
 
@@ -430,8 +452,7 @@ def measure_throughput(model, x, y, *, batch_size, steps, peak_gflops=None):
     uses the training estimate of :func:`count_flops` (3x forward). Pass ``peak_gflops``
     to reuse one measurement of :func:`matmul_peak_gflops` across models.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps={steps!r}: expected a positive integer.")
+    steps = whole_number("steps", steps)
     if len(x) < batch_size:
         raise ValueError(f"batch_size={batch_size} is larger than the {len(x)} samples given.")
     if not model.compiled:
@@ -457,8 +478,7 @@ def compare_throughput(models, x, y, *, batch_size, steps, repeats=5, peak_gflop
     a dict name -> list of :class:`Throughput`, one per round: compare the models round by
     round and look at the median and the spread, not at one timing. ``progress()``, if
     given, is called after each measurement (a ``keras.utils.Progbar``'s ``add(1)``)."""
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats={repeats!r}: expected a positive integer.")
+    repeats = whole_number("repeats", repeats)
     peak = peak_gflops if peak_gflops is not None else matmul_peak_gflops()
     results = {name: [] for name in models}
     for round_ in range(repeats):

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from course_utils.arguments import whole_number
+
 
 @dataclass
 class LRFinderResult:
@@ -85,6 +87,7 @@ def find_lr(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_
     centred smoothing of the curve, by default ``2 * (num_steps // 40) + 1``, about a
     twentieth of the sweep (21 batches of 430). ``verbose=1`` shows a progress bar.
     """
+    num_steps = whole_number("num_steps", num_steps, low=2)
     if window is None:
         window = 2 * (num_steps // 40) + 1
     _check(model, start_lr, end_lr, num_steps, mode, beta, diverge, window)
@@ -228,8 +231,7 @@ def _fit_args(x, y, batch_size, num_steps):
         raise ValueError("y is needed when x is an array.")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= len(x):
-        raise ValueError(f"batch_size={batch_size!r}: expected an integer from 1 to {len(x)}.")
+    batch_size = whole_number("batch_size", batch_size, high=len(x))
     per_epoch = math.ceil(len(x) / batch_size)
     return dict(x=x, y=y, batch_size=batch_size, epochs=math.ceil(num_steps / per_epoch), shuffle=True)
 
@@ -246,13 +248,11 @@ def _check(model, start_lr, end_lr, num_steps, mode, beta, diverge, window):
         raise ValueError(f"start_lr={start_lr!r}, end_lr={end_lr!r}: expected positive rates.")
     if start_lr >= end_lr:
         raise ValueError(f"start_lr={start_lr!r} must be smaller than end_lr={end_lr!r}.")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 2:
-        raise ValueError(f"num_steps={num_steps!r}: expected an integer of at least 2.")
+    whole_number("num_steps", num_steps, low=2)
     if mode not in ("exponential", "linear"):
         raise ValueError(f"mode={mode!r}: expected 'exponential' or 'linear'.")
     if not 0 <= beta < 1:
         raise ValueError(f"beta={beta!r}: expected a number in [0, 1).")
     if not diverge > 1:
         raise ValueError(f"diverge={diverge!r}: expected a number greater than 1.")
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
-        raise ValueError(f"window={window!r}: expected an odd positive integer (a window centred on each batch).")
+    whole_number("window", window, odd=True, why="a window centred on each batch")

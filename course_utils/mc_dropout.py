@@ -41,6 +41,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_utils.arguments import whole_number
+
 _EPS = 1e-12  # log(0) guard in entropies
 
 
@@ -184,13 +186,11 @@ def mc_predict(model, x, n_samples=100, *, batch_size=None, seed=None, return_sa
     progress bar shows when there is more than one chunk (``verbose=0`` hides it).
     ``seed`` makes the samples reproducible.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples={n_samples!r}: expected a positive integer.")
+    n_samples = whole_number("n_samples", n_samples)
     x = np.asarray(x)
     if batch_size is None:
         batch_size = max(1, max_rows // n_samples)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: expected a positive integer.")
+    batch_size = whole_number("batch_size", batch_size)
     mc_model = model if mc_layers(model) else _mc_version(model)
     if seed is not None:
         for i, layer in enumerate(mc_layers(mc_model)):
@@ -289,8 +289,7 @@ class CalibrationBins:
 
 def calibration_bins(probabilities, y, n_bins=N_BINS):
     """:class:`CalibrationBins` of class probabilities ``(rows, classes)`` against labels ``y``."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins={n_bins!r}: expected a positive integer.")
+    n_bins = whole_number("n_bins", n_bins)
     p = np.asarray(probabilities, np.float64)
     y = np.asarray(y).ravel()
     if p.ndim != 2 or len(p) != len(y):

@@ -1,17 +1,11 @@
-"""Figures the lectures share: image grids, learning curves, and saving figures.
+"""Figures the lectures share: image grids, learning curves, activation functions.
 
 Every function draws on matplotlib axes and returns them, so a lecture can add to a
-figure or label it further; ``save_fig`` writes labelled figures to one images folder.
+figure or label it further.
 """
-
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-
-IMAGES_DIR = Path(os.environ.get("COURSE_IMAGES_DIR", Path(__file__).resolve().parent.parent / "images"))
-
 
 def show_images(x, y=None, class_names=None, *, n_rows=4, n_cols=10, title=None):
     """A grid of the first ``n_rows * n_cols`` images, each titled with its class name.
@@ -66,21 +60,6 @@ def plot_learning_curves(history, *, metrics=("loss", "accuracy"), title=None, a
     if title:
         ax.set_title(title)
     return ax
-
-
-def save_fig(name, *, fig=None, folder=None, extension="png", dpi=150):
-    """Save ``fig`` (default: the current figure) as ``images/<name>.<extension>``.
-
-    Returns the path written. The folder is ``COURSE_IMAGES_DIR`` if set, else ``images/``
-    at the top of the course.
-    """
-    if not name or os.sep in name:
-        raise ValueError(f"name={name!r}: expected a file name without folders.")
-    folder = Path(folder) if folder else IMAGES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.{extension}"
-    (fig or plt.gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
 
 
 # Leaky ReLU with the slope of Keras's LeakyReLU layer (0.3), the one the lectures' models

@@ -41,6 +41,8 @@ import math
 import keras
 from keras import ops
 
+from course_utils.arguments import whole_number
+
 
 def anneal_cos(start, end, pct):
     """Cosine from ``start`` (pct = 0) to ``end`` (pct = 1)."""
@@ -56,12 +58,12 @@ _ANNEAL = {"cos": anneal_cos, "linear": anneal_linear}
 
 
 def _check(total_steps, pct_start, anneal_strategy):
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 2:
-        raise ValueError(f"total_steps={total_steps!r}: expected an integer of at least 2.")
+    total_steps = whole_number("total_steps", total_steps, low=2)
     if not isinstance(pct_start, (int, float)) or not 0 < pct_start < 1:
         raise ValueError(f"pct_start={pct_start!r}: expected a number strictly between 0 and 1.")
     if anneal_strategy not in _ANNEAL:
         raise ValueError(f"anneal_strategy={anneal_strategy!r}: expected 'cos' or 'linear'.")
+    return total_steps
 
 
 def _phase_ends(total_steps, pct_start, three_phase):
@@ -109,7 +111,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, name="OneCycle"):
-        _check(total_steps, pct_start, anneal_strategy)
+        total_steps = _check(total_steps, pct_start, anneal_strategy)
         if not max_lr > 0:
             raise ValueError(f"max_lr={max_lr!r}: expected a positive number.")
         for arg, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
@@ -153,7 +155,7 @@ class OneCycleMomentum(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3,
                  anneal_strategy="cos", three_phase=False, name="OneCycleMomentum"):
-        _check(total_steps, pct_start, anneal_strategy)
+        total_steps = _check(total_steps, pct_start, anneal_strategy)
         if not 0 <= base_momentum <= max_momentum < 1:
             raise ValueError(f"base_momentum={base_momentum!r}, max_momentum={max_momentum!r}: "
                              "expected 0 <= base_momentum <= max_momentum < 1.")

@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils.arguments import whole_number
+
 TINY = float(np.finfo(np.float32).tiny)  # smallest normal float32, 1.18e-38
 TINY_NORMAL = 1e-30  # census: normal weights below this are "tiny normal"
 LR, L2, BATCH_SIZE = 0.1, 0.5, 50  # the decay runs' SGD rate, l2 factor and batch size
@@ -181,11 +183,6 @@ def _child(task, data, epochs, env=None, timeout=600):
     return json.loads(out.stdout)
 
 
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")
-
-
 def measure(x, y, epochs=40, repeats=5, timeout=600, progress=None):
     """All the measurements on images ``x`` (N, 784, in [0, 1]) and labels ``y``, in
     ``1 + repeats`` fresh processes without TensorFlow; ``progress()``, if given, is called
@@ -195,8 +192,7 @@ def measure(x, y, epochs=40, repeats=5, timeout=600, progress=None):
     ``"flushed"``, each with per-epoch lists: ``seconds`` (median over the repeats),
     ``seconds_min`` and ``seconds_max`` (their range), and ``subnormal``,
     ``intermediate`` and ``largest`` (the runs are deterministic: the first one's))."""
-    _check_count("epochs", epochs)
-    _check_count("repeats", repeats)
+    epochs, repeats = whole_number("epochs", epochs), whole_number("repeats", repeats)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.npz"
         np.savez(data, x=np.asarray(x, np.float32).reshape(len(x), -1), y=np.asarray(y))

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from course_utils import doctor
 
@@ -89,3 +90,17 @@ def test_unwritable_cache_fails_with_its_fix(tmp_path):
     row, = doctor.check_cache(blocker / "cache")
     assert row.status == "FAIL" and "COURSE_CACHE_DIR" in row.fix
     assert statuses(doctor.check_cache(tmp_path / "cache")) == ["ok"]
+
+
+def test_the_venv_checked_is_the_course_folders_where_the_student_is(tmp_path, monkeypatch):
+    """Found from the working folder, not from the package's own path (which is site-packages
+    on a non-editable install, as on a hub)."""
+    course = tmp_path / "course"
+    (course / "lectures").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("")
+    monkeypatch.chdir(course / "lectures")
+    assert doctor.course_venv() == course.resolve() / ".venv"
+    row, = doctor.check_venv()
+    assert row.status == "info" and "no .venv in course/" in row.what
+    monkeypatch.chdir(tmp_path)
+    assert doctor.course_venv() == Path(sys.prefix)

@@ -11,6 +11,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 import numpy as np
 
+from course_utils import flops
 from course_utils.flops import (ACTIVATION_FLOPS, compare_throughput, count_flops, matmul_peak_gflops,
                                 measure_throughput)
 
@@ -367,3 +368,20 @@ def test_input_shape_counts_a_copy_and_leaves_the_model_alone():
 def test_bad_input_shape_is_named(bad):
     with pytest.raises(ValueError, match=r"input_shape="):
         count_flops(variable_size_cnn(), input_shape=bad)
+
+
+def test_a_private_keras_layer_that_moved_costs_only_its_own_formula(monkeypatch):
+    """A Keras release that moves a keras.src layer leaves that layer uncounted, said why,
+    and everything else counted."""
+    monkeypatch.setattr(flops, "_MISSING", {})
+    stand_in = flops._private_layer("applications.no_such_module", "Moved")
+
+    class Moved(keras.layers.Layer):  # the real layer, where this Keras keeps it
+        def call(self, x):
+            return x
+
+    assert not isinstance(Moved(), stand_in)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), Moved(name="moved")])
+    with pytest.warns(UserWarning, match=r"no formula for moved.*Moved is not at keras\.src\.applications\.no_such_module"):
+        report = flops.count_flops(model)
+    assert report.total_macs == 12 and report.not_counted == ["moved"]

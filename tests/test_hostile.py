@@ -572,7 +572,7 @@ def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
     write_submissions(tmp_path, MACS, {"u-honest": (solution(MACS), 6, [])})
     pipeline.collect(api, MACS, tmp_path)
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # the environment's commands, no bwrap
-    sandbox._unavailable.cache_clear()
+    sandbox.unavailable.cache_clear()
     try:
         assert cli.main(["--root", str(root), "autograde", MACS, "u-honest"]) == 2
         error = capsys.readouterr().err
@@ -586,7 +586,7 @@ def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
         out = capsys.readouterr().out
         assert "UNCONFINED" in out and re.search(r"u-honest\s+6\.00 / 6", out)
     finally:
-        sandbox._unavailable.cache_clear()
+        sandbox.unavailable.cache_clear()
 
 
 def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):

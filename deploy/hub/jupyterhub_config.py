@@ -9,7 +9,7 @@ with these environment variables:
   ``/opt/training-deep-nets/venv``): its ``jupyterhub-singleuser`` serves each user and its
   Python is the notebooks' kernel.
 - ``COURSE_EXCHANGE``: nbgrader's exchange (default ``/srv/nbgrader/exchange``), prepared by
-  ``deploy/hub/prepare-exchange``.
+  ``deploy/hub/prepare``.
 - ``COURSE_DIR``: the instructor's copy of the course (its ``nbgrader_config.py``: solutions,
   gradebook), for the formgrader.
 - ``COURSE_HUB_IP``, ``COURSE_HUB_PORT``: where the hub listens (default 127.0.0.1:8000:
