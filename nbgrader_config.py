@@ -12,6 +12,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput,
                                    SaveAutoGrades)
 
+from course_grading import COURSE_ID
 from course_grading.preprocessors import (ErrorsFailTests, GradingExecute, HideHiddenTests, LimitOutputSize, METADATA,
                                          SanitizeFeedback)
 
@@ -20,7 +21,7 @@ c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.root = ROOT
-c.CourseDirectory.course_id = "training-deep-nets"
+c.CourseDirectory.course_id = COURSE_ID
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "course/submitted"

@@ -1,43 +1,61 @@
-# Sourced by bin/lab and bin/test: creates .venv with the newest supported Python on PATH
-# (3.13, 3.12 or 3.11; PYTHON=/path/to/python to choose) and installs the course into it
-# (editable), once, and again from scratch whenever pyproject.toml or the Python changes.
-# COURSE_GPU=1 adds the NVIDIA GPU extra (Linux): the CUDA libraries for TensorFlow.
+# Sourced by bin/lab and bin/test, with the extras to install as arguments (bin/lab: none,
+# the student's set; bin/test: test hub). Creates .venv with the newest supported Python on
+# PATH (PYTHON=/path/to/python to choose) and installs the course into it (editable): from
+# scratch whenever pyproject.toml or the Python changes, and adds an extra the environment
+# lacks. COURSE_GPU=1 adds the NVIDIA GPU extra (Linux): the CUDA libraries for TensorFlow.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-SUPPORTED="3.13 3.12 3.11"
+# The supported versions, newest first, from pyproject.toml's classifiers (their one source).
+SUPPORTED="$(sed -n 's/^ *"Programming Language :: Python :: \(3\.[0-9]*\)",*$/\1/p' "$ROOT/pyproject.toml" | sort -t. -k2,2nr | tr '\n' ' ')"
+SUPPORTED="${SUPPORTED% }"
+oldest="${SUPPORTED##* }"
+# "3.11, 3.12 or 3.13": oldest first, the last one after "or".
+ascending="$(echo "$SUPPORTED" | tr ' ' '\n' | sort -t. -k2,2n | tr '\n' ' ')"; ascending="${ascending% }"
+in_words="$(echo "${ascending% *}" | sed 's/ /, /g') or ${ascending##* }"
 
 supported() { "$1" -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" not in sys.argv[1].split())' "$SUPPORTED" 2>/dev/null; }
 python="${PYTHON:-}"
 if [ -n "$python" ] && ! supported "$python"; then
-  echo "PYTHON=$python is not Python $SUPPORTED (it says: $("$python" --version 2>&1 || echo 'not found'))." >&2
+  echo "PYTHON=$python is not Python $in_words (it says: $("$python" --version 2>&1 || echo 'not found'))." >&2
   exit 1
 fi
 if [ -z "$python" ]; then
-  for candidate in python3.13 python3.12 python3.11 python3; do
+  for candidate in $(printf 'python%s ' $SUPPORTED) python3; do
     if command -v "$candidate" >/dev/null && supported "$candidate"; then
       python="$candidate"; break
     fi
   done
 fi
 if [ -z "$python" ]; then
-  echo "The course needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 and Keras 3.15); none is on PATH." >&2
-  echo "Install one (python.org, Homebrew 'brew install python@3.12', 'sudo apt install python3.12', or uv" >&2
-  echo "'uv python install 3.12'), or point PYTHON=/path/to/python3.12 at one." >&2
+  echo "The course needs Python $in_words (TensorFlow 2.21 and Keras 3.15); none is on PATH." >&2
+  echo "Install one (python.org, Homebrew 'brew install python@$oldest', 'sudo apt install python$oldest', or uv" >&2
+  echo "'uv python install $oldest'), or point PYTHON=/path/to/python$oldest at one." >&2
   exit 1
 fi
 
-extras=""; [ "${COURSE_GPU:-0}" = 1 ] && extras="[gpu]"
+wanted=("$@"); [ "${COURSE_GPU:-0}" = 1 ] && wanted+=(gpu)
 version="$("$python" -c 'import sys; print(".".join(map(str, sys.version_info[:3])))')"
-stamp="$VENV/.installed-$( (cat "$ROOT/pyproject.toml"; echo "$version $extras") | sha256sum | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "Setting up $VENV with Python $version (a few minutes the first time)..."
+# The stamp names the pyproject.toml and Python it was made from and lists the extras installed.
+stamp="$VENV/.installed-$( (cat "$ROOT/pyproject.toml"; echo "$version") | sha256sum | cut -c1-16)"
+have=(); [ -f "$stamp" ] && { read -r -a have <"$stamp" || true; }
+missing=(); for extra in ${wanted[@]+"${wanted[@]}"}; do
+  [[ " ${have[*]-} " == *" $extra "* ]] || missing+=("$extra")
+done
+if [ ! -f "$stamp" ] || [ ${#missing[@]} -gt 0 ]; then
+  all=($(printf '%s\n' ${have[@]+"${have[@]}"} ${missing[@]+"${missing[@]}"} | sort -u))
+  spec="$ROOT"; [ ${#all[@]} -gt 0 ] && spec="$ROOT[$(IFS=,; echo "${all[*]}")]"
   start=$(date +%s)
-  # From scratch: packages left from another Python or another dependency set would linger.
-  "$python" -m venv --clear "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT$extras"
-  touch "$stamp"
+  if [ ! -f "$stamp" ]; then
+    echo "Setting up $VENV with Python $version (a few minutes the first time)..."
+    # From scratch: packages left from another Python or another dependency set would linger.
+    "$python" -m venv --clear "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  else
+    echo "Adding ${missing[*]} to $VENV..."
+  fi
+  "$VENV/bin/python" -m pip install --quiet -e "$spec"
+  echo ${all[@]+"${all[@]}"} >"$stamp"
   echo "Installed in $(( $(date +%s) - start )) s."
 fi
 

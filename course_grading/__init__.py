@@ -15,3 +15,6 @@
 - :mod:`course_grading.guard` and :mod:`course_grading.launch`: what runs inside the
   grading kernel.
 """
+
+# The course's id in nbgrader and its exchange; every configuration and script reads it here.
+COURSE_ID = "training-deep-nets"

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
+DISTRIBUTION = "training-deep-nets"
 # Every name TensorFlow has been published under: two of them in one environment
 # overwrite each other's files in site-packages/tensorflow.
 TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos",
@@ -47,11 +47,22 @@ def _version(distribution):
         return None
 
 
+def supported_pythons():
+    """The Python versions the course supports, oldest first, as ``(major, minor)`` pairs:
+    the installed distribution's classifiers, whose one source is pyproject.toml."""
+    prefix = "Programming Language :: Python :: "
+    classifiers = importlib.metadata.metadata(DISTRIBUTION).get_all("Classifier") or []
+    return sorted(tuple(map(int, c.removeprefix(prefix).split("."))) for c in classifiers
+                  if c.startswith(prefix) and c.removeprefix(prefix).count(".") == 1)
+
+
 def check_python(version_info=sys.version_info):
     version = ".".join(map(str, version_info[:3]))
-    if tuple(version_info[:2]) in SUPPORTED_PYTHONS:
+    supported = supported_pythons()
+    if tuple(version_info[:2]) in supported:
         return [Check("ok", f"Python {version} ({sys.executable})")]
-    return [Check("FAIL", f"Python {version}: the course needs 3.11, 3.12 or 3.13",
+    names = [f"{major}.{minor}" for major, minor in supported]
+    return [Check("FAIL", f"Python {version}: the course needs {', '.join(names[:-1])} or {names[-1]}",
                   "install one of those and run ./bin/lab again (README, 'Set up')")]
 
 

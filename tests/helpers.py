@@ -5,6 +5,7 @@ import html
 import os
 import re
 import socket
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -13,6 +14,14 @@ import pytest
 from course_grading.mutants import filled
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def supported_pythons():
+    """The Python versions pyproject.toml's classifiers name (their one source), oldest first."""
+    prefix = "Programming Language :: Python :: "
+    classifiers = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["classifiers"]
+    versions = [c.removeprefix(prefix) for c in classifiers if c.startswith(prefix)]
+    return sorted((v for v in versions if v.count(".") == 1), key=lambda v: tuple(map(int, v.split("."))))
 
 
 def required(reason):

@@ -29,7 +29,7 @@ import pytest
 from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook, MissingEntry
 
-from course_grading import cli, pipeline, sandbox
+from course_grading import COURSE_ID, cli, pipeline, sandbox
 from helpers import hidden_lines, page_text, required
 from course_grading.autograde import autograde, suspicious_lines
 
@@ -688,7 +688,7 @@ def test_exchange_collect_takes_only_regular_files(course, tmp_path):
     """A student's inbound folder in nbgrader's exchange (which every student can write on a
     shared hub) holding a link to the instructor's notebook: refused, not copied."""
     root, api = course
-    inbound = tmp_path / "exchange" / "training-deep-nets" / "inbound"
+    inbound = tmp_path / "exchange" / COURSE_ID / "inbound"
     for student in ("x-honest", "x-linked"):
         folder = inbound / f"{student}+{MACS}+2026-12-03 09:00:00.000000 UTC+abcd"
         folder.mkdir(parents=True)

@@ -31,13 +31,13 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from helpers import free_port, required, solved
+from course_grading import COURSE_ID
+from helpers import free_port, required, solved, supported_pythons
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 DEPLOY = ROOT / "deploy" / "hub"
 MACS = "ex06_counting_macs"
-COURSE_ID = "training-deep-nets"
 TEACHER, ALICE, BOB = "cti-teacher", "cti-alice", "cti-bob"
 pytestmark = pytest.mark.usefixtures("sandbox_required")
 
@@ -53,8 +53,8 @@ def shared_environment():
     (once per pyproject.toml) with a system Python, as an instructor would in /opt."""
     if world_runnable(sys.executable):
         return Path(sys.prefix)
-    python = next((p for p in ("/usr/bin/python3.13", "/usr/bin/python3.12", "/usr/bin/python3.11")
-                   if os.path.exists(p) and world_runnable(p)), None)
+    candidates = [f"/usr/bin/python{version}" for version in reversed(supported_pythons())]
+    python = next((p for p in candidates if os.path.exists(p) and world_runnable(p)), None)
     if python is None:
         required("no Python every account can run (this one is under a private folder); "
                  "Debian: apt install python3-venv")
@@ -62,7 +62,7 @@ def shared_environment():
     stamp = venv / f".installed-{hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()[:16]}"
     if not stamp.exists():
         subprocess.run([python, "-m", "venv", "--clear", venv], check=True)
-        subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "-e", ROOT],
+        subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[hub]"],
                        check=True, capture_output=True)
         stamp.touch()
     return venv

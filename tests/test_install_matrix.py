@@ -1,9 +1,10 @@
 """The course installs from binary wheels wherever students are.
 
 For each cell of the matrix (Python 3.11-3.13 x Linux x86-64, Linux aarch64, macOS arm64;
-Windows through WSL2 is the Linux x86-64 cell), uv resolves pyproject.toml's whole
-dependency set for that cell's interpreter and platform tags, binary wheels only, against
-the package registry; the GPU extra is resolved on the Linux cells. Only this machine's
+Windows through WSL2 is the Linux x86-64 cell), uv resolves the student's dependency set
+(pyproject.toml without extras) for that cell's interpreter and platform tags, binary wheels
+only, against the package registry, and finds none of the hub's or the tests' packages in
+it; the GPU extra is resolved on the Linux cells. Only this machine's
 own cell is also installed and run (the rest of the suite): the others are resolved.
 Python 3.10 is out: Keras 3.15, the release the course is tested on, requires 3.11.
 
@@ -19,12 +20,16 @@ from pathlib import Path
 import pytest
 
 from course_utils.doctor import TENSORFLOW_DISTRIBUTIONS
+from helpers import supported_pythons
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).parent / "uv"
-PYTHONS = ("3.11", "3.12", "3.13")
+PYTHONS = supported_pythons()
 PLATFORMS = {"Linux x86-64": "x86_64-manylinux_2_28", "Linux aarch64": "aarch64-manylinux_2_28",
              "macOS arm64": "aarch64-apple-darwin"}
+# What the hub and the tests need and a student's install must not bring, even indirectly.
+INSTRUCTORS_AND_TESTS = ("jupyterhub", "psycopg", "psycopg-binary", "playwright", "uv", "pytest", "nbval",
+                         "pytest-xdist")
 CELLS = [(python, platform, None) for python in PYTHONS for platform in PLATFORMS]
 CELLS += [(python, platform, "gpu") for python in PYTHONS for platform in ("Linux x86-64", "Linux aarch64")]
 
@@ -65,3 +70,5 @@ def test_resolves_to_binary_wheels(cell, resolutions):
     assert "tf-keras" not in pins, f"{cell_id(cell)} pulls in tf_keras (Keras 2)"
     cuda = sorted(name for name in pins if name.startswith("nvidia-"))
     assert bool(cuda) == (cell[2] == "gpu"), f"{cell_id(cell)}: CUDA packages {cuda}"
+    tools = sorted(set(INSTRUCTORS_AND_TESTS) & set(pins))
+    assert not tools, f"{cell_id(cell)}: a student's install brings {tools}"

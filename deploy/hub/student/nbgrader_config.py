@@ -2,6 +2,8 @@
 
 import os
 
+from course_grading import COURSE_ID
+
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
-c.CourseDirectory.course_id = "training-deep-nets"
+c.CourseDirectory.course_id = COURSE_ID
 c.Exchange.root = os.environ["COURSE_EXCHANGE"]
