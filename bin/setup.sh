@@ -36,8 +36,10 @@ fi
 
 wanted=("$@"); [ "${COURSE_GPU:-0}" = 1 ] && wanted+=(gpu)
 version="$("$python" -c 'import sys; print(".".join(map(str, sys.version_info[:3])))')"
-# The stamp names the pyproject.toml and Python it was made from and lists the extras installed.
-stamp="$VENV/.installed-$( (cat "$ROOT/pyproject.toml"; echo "$version") | sha256sum | cut -c1-16)"
+# The stamp names the pyproject.toml (without the tests' settings, which install nothing) and
+# the Python it was made from, and lists the extras installed.
+stamp="$VENV/.installed-$( (awk '/^\[/ { skip = /^\[tool\.pytest/ } !skip' "$ROOT/pyproject.toml"; echo "$version") \
+  | sha256sum | cut -c1-16)"
 have=(); [ -f "$stamp" ] && { read -r -a have <"$stamp" || true; }
 missing=(); for extra in ${wanted[@]+"${wanted[@]}"}; do
   [[ " ${have[*]-} " == *" $extra "* ]] || missing+=("$extra")

@@ -7,11 +7,14 @@ from helpers import required
 matplotlib.use("Agg")  # tests draw figures but never show them
 
 
-@pytest.fixture
-def grading_env(monkeypatch):
-    """Fast mode and no downloads in the kernels that nbgrader starts (they inherit it)."""
-    monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
+@pytest.fixture(scope="module")
+def grading_env():
+    """Fast mode and no downloads in the kernels that nbgrader starts (they inherit it), for
+    a whole module: its batches are graded once, by module-scoped fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_FAST", "1")
+        patch.setenv("COURSE_OFFLINE", "1")
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from course_utils import datasets, standin
+from helpers import required
 
 RNG = np.random.default_rng(7)
 
@@ -221,7 +222,8 @@ def test_the_real_fashion_mnist_where_it_is_installed():
     the 5,000-image validation split (its X_train_A.shape: 43,986). Runs where the machine
     holds the set (CI installs Debian's dataset-fashion-mnist)."""
     if not datasets.find_source("fashion_mnist", local_only=True).real:
-        pytest.skip("no local copy of the real Fashion-MNIST (README, 'Data')")
+        required("no local copy of the real Fashion-MNIST (Debian: apt install dataset-fashion-mnist, as .ci/run "
+                 "does; README, 'Data')")
     (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist()
     assert y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
     assert np.bincount(y_train).tolist() == [6000] * 10 and np.bincount(y_test).tolist() == [1000] * 10

@@ -89,7 +89,9 @@ def test_recorder_over_training_and_plots():
     steps, grads = recorder.series("grad_norm")
     assert steps.tolist() == [0, 2, 4, 6, 8]
     assert grads.shape == (5, 4) and np.isfinite(grads).all()
-    assert plot_stats_over_time(recorder) is not None
+    lines = plot_stats_over_time(recorder).get_lines()
+    assert [line.get_label() for line in lines] == [f"layer {i}" for i in range(1, 5)]
+    np.testing.assert_allclose(lines[2].get_ydata(), grads[:, 2])
     assert len(plot_layer_stats({"relu": recorder.history[-1]})) == 3
 
 

@@ -23,7 +23,7 @@ from helpers import free_port, required
 
 ROOT = Path(__file__).resolve().parent.parent
 MACS = "ex06_counting_macs"
-pytestmark = pytest.mark.usefixtures("grading_env", "sandbox_required")
+pytestmark = [pytest.mark.root, pytest.mark.sandbox, pytest.mark.usefixtures("grading_env", "sandbox_required")]
 
 
 @pytest.fixture(scope="module")

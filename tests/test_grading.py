@@ -28,7 +28,7 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, grading_env):
     """A copy of the course's nbgrader setup in a temporary folder: the real gradebook and
     exercises/ are never touched. Its kernels run in the sandbox, as the course's do."""
     root = tmp_path_factory.mktemp("course")
@@ -77,12 +77,69 @@ def test_catalogue_of_plausible_answers(assignment):
         assert set(mutant.loses) <= tests, f"{mutant.name}: loses names {set(mutant.loses) - tests}, no test cell"
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_pipeline(course, assignment):
-    root, api = course
-    result = api.generate_assignment(assignment)
-    assert result["success"], result["log"]
+def batch_cases():
+    """(assignment, student) for every submission of every assignment's batch: the solution,
+    the untouched stub and each plausible answer of the catalogue, grouped by assignment so
+    that each batch is graded once, on one worker."""
+    cases = []
+    for assignment in ASSIGNMENTS:
+        students = ["solution", "stub"] + [mutants.student_id(n) for n in range(1, len(catalogue(assignment)) + 1)]
+        cases += [pytest.param(assignment, student, id=f"{assignment}-{student}",
+                               marks=[pytest.mark.xdist_group(assignment), pytest.mark.slow, pytest.mark.sandbox])
+                  for student in students]
+    return cases
 
+
+@pytest.fixture(scope="module")
+def graded(course):
+    """Each assignment generated from its solution and its whole batch autograded, once:
+    ``graded(assignment)`` gives the points of each submission per test cell."""
+    root, api = course
+    done = {}
+
+    def grade(assignment):
+        if assignment not in done:
+            result = api.generate_assignment(assignment)
+            assert result["success"], result["log"]
+            solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+            released = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+            batch = {"solution": solution, "stub": released}
+            batch |= {mutants.student_id(n): mutants.mutated(solution, released, m)
+                      for n, m in enumerate(catalogue(assignment), 1)}
+            done[assignment] = mutants.grade(api, assignment, batch, jobs=2)
+        return done[assignment]
+
+    return grade
+
+
+@pytest.mark.parametrize("assignment, student", batch_cases())
+def test_batch(course, graded, assignment, student):
+    """The solution gets every point and raises nowhere; the stub passes no test cell; each
+    plausible answer loses the points of the questions its catalogue entry names, and only those."""
+    root, _ = course
+    points = graded(assignment)[student]
+    if student == "solution":
+        assert points and all(score == top for score, top in points.values()), f"the solution loses points: {points}"
+        # Every cell of the solution runs, the ungraded ones too (this is the notebook's CI run).
+        nb = nbformat.read(root / "course" / "autograded" / "solution" / assignment / f"{assignment}.ipynb",
+                           as_version=4)
+        errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.ename, o.evalue)
+                  for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"the solution notebook raised: {errors}"
+    elif student == "stub":
+        passing = [name for name, (score, _) in points.items() if score > 0]
+        assert not passing, f"test cells that pass on the untouched stub: {passing}"
+    else:
+        number = int(student.removeprefix("mutant-"))
+        judged, = mutants.judge([catalogue(assignment)[number - 1]], {mutants.student_id(1): points})
+        assert judged.as_expected, f"graded otherwise than mutants/{assignment}.toml says: {judged}"
+
+
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=[pytest.mark.xdist_group(a), pytest.mark.slow])
+                                        for a in ASSIGNMENTS])
+def test_the_generated_student_version_is_the_committed_one(course, graded, assignment):
+    root, _ = course
+    graded(assignment)
     generated = root / "exercises" / assignment
     committed = ROOT / "exercises" / assignment
     regenerate = f"run `course-grade release {assignment}` in the course folder"
@@ -93,42 +150,32 @@ def test_pipeline(course, assignment):
         student_text = "\n".join(source for _, source, _ in student_cells)
         assert "HIDDEN TESTS" not in student_text and "BEGIN SOLUTION" not in student_text
 
-    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    released = nbformat.read(committed / f"{assignment}.ipynb", as_version=4)
-    plausible = catalogue(assignment)
-    batch = {"solution": solution, "stub": released}
-    batch |= {mutants.student_id(n): mutants.mutated(solution, released, m) for n, m in enumerate(plausible, 1)}
-    points = mutants.grade(api, assignment, batch, jobs=2)
 
-    assert points["solution"] and all(score == top for score, top in points["solution"].values()), \
-        f"the solution loses points: {points['solution']}"
-    # Every cell of the solution runs, the ungraded ones too (this is the notebook's CI run).
-    graded = nbformat.read(root / "course" / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
-    errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.ename, o.evalue)
-              for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, f"the solution notebook raised: {errors}"
-    passing = [name for name, (score, _) in points["stub"].items() if score > 0]
-    assert not passing, f"test cells that pass on the untouched stub: {passing}"
-    misjudged = [str(judged) for judged in mutants.judge(plausible, points) if not judged.as_expected]
-    assert not misjudged, "graded otherwise than mutants/" + assignment + ".toml says:\n" + "\n".join(misjudged)
-
-    # Feedback: grades, but no line of any hidden test, for a passing and a failing student.
+@pytest.mark.parametrize("assignment, student", [
+    pytest.param(a, s, id=f"{a}-{s}", marks=[pytest.mark.xdist_group(a), pytest.mark.slow])
+    for a in ASSIGNMENTS for s in ("solution", "stub")])
+def test_feedback_holds_no_hidden_test(course, graded, assignment, student):
+    """Feedback: grades, but no line of any hidden test, for a passing and a failing student."""
+    root, api = course
+    graded(assignment)
     hidden = hidden_lines(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
     assert hidden, "the assignment has no hidden tests"
     # A line that students also see elsewhere (a seed, an import) gives nothing away.
-    visible = {line.strip() for _, source, _ in cells(committed / f"{assignment}.ipynb") for line in source.splitlines()}
+    visible = {line.strip() for _, source, _ in cells(ROOT / "exercises" / assignment / f"{assignment}.ipynb")
+               for line in source.splitlines()}
     hidden = [line for line in hidden if line not in visible]
-    for student in ("solution", "stub"):
-        result = api.generate_feedback(assignment, student)
-        assert result["success"], result["log"]
-        pages = list((root / "course" / "feedback" / student / assignment).glob("*.html"))
-        assert pages
-        text = page_text(pages[0])
-        leaked = [line for line in hidden if line in text]
-        assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
-        assert "Score" in text or "score" in text
+    result = api.generate_feedback(assignment, student)
+    assert result["success"], result["log"]
+    pages = list((root / "course" / "feedback" / student / assignment).glob("*.html"))
+    assert pages
+    text = page_text(pages[0])
+    leaked = [line for line in hidden if line in text]
+    assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
+    assert "Score" in text or "score" in text
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 def test_course_grade_mutants_says_which_answers_are_graded_otherwise(tmp_path, capsys, sandbox_required):
     """The instructors' command, on a catalogue of two: one graded as it says, one whose
     expectation is wrong on purpose (the ratio inverted loses question 3, not question 1)."""

@@ -13,6 +13,7 @@ batches: a CPU hog next to an honest submission, and ``collect`` of downloads ho
 classmate's archive and a link.
 """
 
+import contextlib
 import csv
 import io
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -34,7 +36,7 @@ from helpers import hidden_lines, page_text, required
 from course_grading.autograde import autograde, suspicious_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.usefixtures("grading_env")
+pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("grading_env")]
 MACS = "ex06_counting_macs"
 MLP = "ex00_first_mlp"
 
@@ -391,7 +393,7 @@ except OSError as error:
         "linked": (solution(MACS), None, []),
     }
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, sandbox_required):
+def course(tmp_path_factory, grading_env, sandbox_required):
     """A private copy of the course with both assignments released, a short timeout and
     low sandbox caps."""
     root = tmp_path_factory.mktemp("course")
@@ -406,15 +408,14 @@ def course(tmp_path_factory, sandbox_required):
     return root, api
 
 
-@pytest.fixture
-def listener():
-    """A TCP server on 127.0.0.1 that records what connects to it."""
+def listen():
+    """A TCP server on 127.0.0.1 that records what connects to it: (port, what it heard, stop)."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.2)
-    heard, stop = [], threading.Event()
+    heard, stopping = [], threading.Event()
 
     def accept():
-        while not stop.is_set():
+        while not stopping.is_set():
             try:
                 connection, _ = server.accept()
                 heard.append(connection.recv(100))
@@ -424,10 +425,13 @@ def listener():
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield server.getsockname()[1], heard
-    stop.set()
-    thread.join()
-    server.close()
+
+    def stop():
+        stopping.set()
+        thread.join()
+        server.close()
+
+    return server.getsockname()[1], heard, stop
 
 
 def write_submissions(folder, assignment, submissions):
@@ -440,106 +444,194 @@ def write_submissions(folder, assignment, submissions):
             nbformat.write(content, path)
 
 
-def test_hostile_submissions_get_the_right_scores(course, tmp_path, capsys, listener):
-    root, api = course
-    port, heard = listener
-    batch = submissions(root, port)
-    write_submissions(tmp_path, MACS, batch)
-    assert cli.main(["--root", str(root), "collect", MACS, str(tmp_path)]) == 0
-    assert set(api.get_submitted_students(MACS)) == set(batch)
-    linked = root / "course" / "submitted" / "linked" / MACS / f"{MACS}.ipynb"
-    linked.unlink()
-    linked.symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")  # as an exchange could leave it
-    with Gradebook(api.coursedir.db_url) as gb:
-        before = len(gb.db.query(nbgrader_api.Grade).all())
+# Each submission of the batch with its expected score (None: not graded) and marks.
+EXPECTED = {student: (points, marks) for student, (_, points, marks) in submissions(Path("/course"), 0).items()}
+GRADED = [student for student, (points, _) in EXPECTED.items() if points is not None]
 
-    with PeakMemory() as grader:
-        code = cli.main(["--root", str(root), "autograde", MACS, "--jobs", "2"])
-    report = capsys.readouterr()
-    print(f"the grader's peak memory, a flood of {FLOODED_MIB} MiB in the batch: {grader.peak / 2**20:.0f} MiB")
-    assert code == 1, "a submission that could not be graded must make the command fail"
-    assert "not-a-notebook" in report.err and "is not a valid notebook" in report.out
-    assert f"refused: {MACS}/{MACS}.ipynb is a symbolic link" in report.out and "linked" in report.err
-    assert grader.peak < 1.5 * 2**30, f"the grader grew to {grader.peak / 2**20:.0f} MiB"
-    assert "\x1b[2J" not in report.out + report.err, "a submission's escape sequence reached the terminal"
-    assert "sandboxed (bubblewrap" in report.out and "UNCONFINED" not in report.out
 
-    graded = {student: spec for student, spec in batch.items() if spec[1] is not None}
-    with Gradebook(api.coursedir.db_url) as gb:
-        scores = {s: gb.find_submission(MACS, s).score for s in graded}
-        extra = [g.extra_credit for g in gb.db.query(nbgrader_api.Grade).all() if g.extra_credit]
-        assert len(gb.db.query(nbgrader_api.Grade).all()) == before + 3 * len(graded)
-    assert scores == {s: points for s, (_, points, _) in graded.items()}
-    assert not extra, "the gradebook was written by a submission"
-    assert heard == [], "a submission reached a port on the grader's 127.0.0.1"
+def in_batch(test):
+    """The batch's tests share one grading run: on one worker."""
+    for mark in (pytest.mark.xdist_group("hostile-batch"), pytest.mark.slow, pytest.mark.sandbox):
+        test = mark(test)
+    return test
 
-    # The score table marks each cap a submission hit, and only those.
-    rows = {line.split()[0]: line for line in report.out.splitlines() if line.split() and line.split()[0] in graded}
-    for student, (_, _, marks) in graded.items():
-        assert pipeline.breaches(api, MACS, student) == marks, student
-        for mark in marks:
-            assert mark in rows[student], (student, rows[student])
-    # What the sandbox blocked, the table flags for reading by hand.
-    for student in ("read-solutions", "run-classmate", "write-gradebook", "print-own-notebook", "connect-port"):
-        assert "read by hand" in rows[student], student
 
-    def autograded(student):
-        folder = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, MACS))
+@dataclass
+class Batch:
+    """One ``course-grade autograde --jobs 2`` run of the whole hostile batch and what it left."""
+    root: Path
+    api: object
+    code: int
+    out: str
+    err: str
+    peak: int
+    heard: list
+    grades_before: int
+    rows: dict = field(default_factory=dict)
+
+    def autograded(self, student):
+        folder = Path(self.api.coursedir.format_path(self.api.coursedir.autograded_directory, student, MACS))
         return nbformat.read(folder / f"{MACS}.ipynb", as_version=4)
 
-    # The edited test cell ran in its original form; the deleted one was put back.
-    restored = cell(autograded("deleted-test"), "q3-tests")
+    def outputs(self, student):
+        return "\n".join(o.get("text", "") for c in self.autograded(student).cells if c.cell_type == "code"
+                         for o in c.outputs)
+
+
+@pytest.fixture(scope="module")
+def batch(course, tmp_path_factory):
+    root, api = course
+    port, heard, stop = listen()
+    folder = tmp_path_factory.mktemp("hostile")
+    try:
+        write_submissions(folder, MACS, submissions(root, port))
+        assert cli.main(["--root", str(root), "collect", MACS, str(folder)]) == 0
+        linked = root / "course" / "submitted" / "linked" / MACS / f"{MACS}.ipynb"
+        linked.unlink()
+        linked.symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")  # as an exchange could leave it
+        with Gradebook(api.coursedir.db_url) as gb:
+            before = len(gb.db.query(nbgrader_api.Grade).all())
+        out, err = io.StringIO(), io.StringIO()
+        with PeakMemory() as grader, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["--root", str(root), "autograde", MACS, "--jobs", "2"])
+        print(f"the grader's peak memory, a flood of {FLOODED_MIB} MiB in the batch: {grader.peak / 2**20:.0f} MiB")
+        result = Batch(root, api, code, out.getvalue(), err.getvalue(), grader.peak, heard, before)
+        # The score table's row of each graded student.
+        result.rows = {line.split()[0]: line for line in result.out.splitlines()
+                       if line.split() and line.split()[0] in GRADED}
+        yield result
+    finally:
+        stop()
+
+
+@in_batch
+@pytest.mark.parametrize("student", GRADED)
+def test_each_hostile_submission_gets_its_score_and_its_marks(batch, student):
+    """Each graded with the right score, the caps it hit marked in the gradebook and in the
+    score table, and only those."""
+    points, marks = EXPECTED[student]
+    with Gradebook(batch.api.coursedir.db_url) as gb:
+        assert gb.find_submission(MACS, student).score == points
+    assert pipeline.breaches(batch.api, MACS, student) == marks
+    for mark in marks:
+        assert mark in batch.rows[student], batch.rows[student]
+
+
+@in_batch
+def test_the_command_fails_for_what_it_could_not_grade_and_says_so(batch):
+    assert batch.code == 1, "a submission that could not be graded must make the command fail"
+    assert "not-a-notebook" in batch.err and "is not a valid notebook" in batch.out
+    assert f"refused: {MACS}/{MACS}.ipynb is a symbolic link" in batch.out and "linked" in batch.err
+    assert "sandboxed (bubblewrap" in batch.out and "UNCONFINED" not in batch.out
+
+
+@in_batch
+def test_the_grader_stays_small_and_its_terminal_clean(batch):
+    assert batch.peak < 1.5 * 2**30, f"the grader grew to {batch.peak / 2**20:.0f} MiB"
+    assert "\x1b[2J" not in batch.out + batch.err, "a submission's escape sequence reached the terminal"
+    assert "\\x1b[2J" in batch.rows["escapes"], "the escape is shown as text"
+
+
+@in_batch
+def test_no_submission_wrote_the_gradebook_or_reached_the_grader(batch):
+    with Gradebook(batch.api.coursedir.db_url) as gb:
+        grades = gb.db.query(nbgrader_api.Grade).all()
+    assert len(grades) == batch.grades_before + 3 * len(GRADED)
+    assert not [g.extra_credit for g in grades if g.extra_credit], "the gradebook was written by a submission"
+    assert batch.heard == [], "a submission reached a port on the grader's 127.0.0.1"
+
+
+@in_batch
+@pytest.mark.parametrize("student, found", [
+    ("read-solutions", "nothing found"), ("run-classmate", "nothing found"), ("write-gradebook", "no gradebook"),
+    ("connect-port", "no connection"), ("print-own-notebook", None)])
+def test_what_the_sandbox_blocked_found_nothing_and_is_flagged(batch, student, found):
+    assert "read by hand" in batch.rows[student]
+    if found:
+        assert found in batch.outputs(student)
+    else:  # no notebook, no course folder: not a line of the hidden tests
+        hidden = hidden_lines(ROOT / "solutions" / MACS / f"{MACS}.ipynb")
+        assert hidden and not [line for line in hidden if line in batch.outputs(student)]
+
+
+@in_batch
+@pytest.mark.parametrize("student, flag", [
+    ("patch-builtins", "builtins"), ("fake-transformer", "the guard restored IPython's input_transformers_post"),
+    ("leak-audit-hook", "the guard refused sys.addaudithook")])
+def test_the_table_says_what_to_read_by_hand(batch, student, flag):
+    assert flag in batch.rows[student]
+
+
+@in_batch
+def test_tests_a_student_edited_or_deleted_ran_as_released(batch):
+    restored = cell(batch.autograded("deleted-test"), "q3-tests")
     assert "macs_per_parameter" in restored.source and restored.outputs
-    assert cell(autograded("edited-test"), "q1-tests").source != "pass"
-    # A 20 MB line and 200,000 lines do not reach the gradebook's copy.
-    huge = Path(api.coursedir.format_path(api.coursedir.autograded_directory, "huge-output", MACS))
-    assert (huge / f"{MACS}.ipynb").stat().st_size < 500_000
-    # The lost kernels are said to be lost, in the cells that could not run.
-    for student in ("os-exit", "stubborn-loop", "memory-bomb", "slow"):
-        assert "KernelLost" in nbformat.writes(autograded(student)), student
-    assert "out of time" in nbformat.writes(autograded("slow"))
-    # The attacks found nothing to read: no notebook, no course folder.
-    outputs = {s: "\n".join(o.get("text", "") for c in autograded(s).cells if c.cell_type == "code" for o in c.outputs)
-               for s in ("read-solutions", "run-classmate", "write-gradebook", "print-own-notebook", "connect-port")}
-    assert "nothing found" in outputs["read-solutions"] and "nothing found" in outputs["run-classmate"]
-    assert "no gradebook" in outputs["write-gradebook"] and "no connection" in outputs["connect-port"]
-    hidden = hidden_lines(ROOT / "solutions" / MACS / f"{MACS}.ipynb")
-    assert hidden and not [line for line in hidden if line in outputs["print-own-notebook"]]
-    # The report tells the instructor what to read by hand.
-    assert "builtins" in rows["patch-builtins"]
-    assert "the guard restored IPython's input_transformers_post" in rows["fake-transformer"]
-    assert "the guard refused sys.addaudithook" in rows["leak-audit-hook"]
-    assert "\\x1b[2J" in rows["escapes"], "the escape is shown as text"
-    # The flood stays out of the gradebook's copy; the sandbox's folders stay the grader's.
-    assert (Path(api.coursedir.format_path(api.coursedir.autograded_directory, "flood", MACS)) / f"{MACS}.ipynb"
-            ).stat().st_size < 1_000_000
-    ipc = "\n".join(o.get("text", "") for o in autograded("ipc-writes").cells[-1].outputs)
+    assert cell(batch.autograded("edited-test"), "q1-tests").source != "pass"
+
+
+@in_batch
+@pytest.mark.parametrize("student", ["os-exit", "stubborn-loop", "memory-bomb", "slow"])
+def test_a_lost_kernel_is_said_in_the_cells_that_could_not_run(batch, student):
+    assert "KernelLost" in nbformat.writes(batch.autograded(student))
+    if student == "slow":
+        assert "out of time" in nbformat.writes(batch.autograded(student))
+
+
+@in_batch
+@pytest.mark.parametrize("student, limit", [("huge-output", 500_000), ("flood", 1_000_000)])
+def test_floods_stay_out_of_the_gradebooks_copy(batch, student, limit):
+    folder = Path(batch.api.coursedir.format_path(batch.api.coursedir.autograded_directory, student, MACS))
+    assert (folder / f"{MACS}.ipynb").stat().st_size < limit
+
+
+@in_batch
+def test_the_sandboxs_folders_stay_the_graders(batch):
+    ipc = "\n".join(o.get("text", "") for o in batch.autograded("ipc-writes").cells[-1].outputs)
     assert "no a named pipe in the ipc folder" in ipc and "no a file in the ipc folder" in ipc and "wrote" not in ipc
 
-    # Grades out as CSV, one row per graded student, with the marks; feedback for everyone
-    # graded (the student whose cell holds a marker's text included), no hidden test in it.
+
+@in_batch
+def test_grades_export_as_csv_with_the_marks(batch, tmp_path):
     out = tmp_path / "grades.csv"
-    assert cli.main(["--root", str(root), "export", str(out)]) == 0
+    assert cli.main(["--root", str(batch.root), "export", str(out)]) == 0
     rows = [row for row in csv.DictReader(io.StringIO(out.read_text())) if row["assignment"] == MACS]
-    assert {row["student_id"]: float(row["raw_score"]) for row in rows} == scores
-    assert {row["student_id"]: row["sandbox"] for row in rows} == {s: "; ".join(m) for s, (_, _, m) in graded.items()}
-    assert cli.main(["--root", str(root), "feedback", MACS]) == 0
-    pages = list((root / "course" / "feedback").glob(f"*/{MACS}/*.html"))
-    assert {page.parent.parent.name for page in pages} == set(graded)
+    assert {row["student_id"]: float(row["raw_score"]) for row in rows} == {s: EXPECTED[s][0] for s in GRADED}
+    assert {row["student_id"]: row["sandbox"] for row in rows} == {s: "; ".join(EXPECTED[s][1]) for s in GRADED}
+
+
+@pytest.fixture(scope="module")
+def feedback(batch):
+    """Feedback for everyone graded (the student whose cell holds a marker's text included)."""
+    assert cli.main(["--root", str(batch.root), "feedback", MACS]) == 0
+    return batch.root / "course" / "feedback"
+
+
+@in_batch
+def test_feedback_for_everyone_graded_holds_no_hidden_test(feedback):
+    hidden = hidden_lines(ROOT / "solutions" / MACS / f"{MACS}.ipynb")
+    pages = list(feedback.glob(f"*/{MACS}/*.html"))
+    assert {page.parent.parent.name for page in pages} == set(GRADED)
     for page in pages:
         assert not [line for line in hidden if line in page_text(page)], page
         assert page.stat().st_size < 2_000_000, (page, page.stat().st_size)
-    feedback = root / "course" / "feedback"
-    markers = feedback / "markers" / MACS / f"{MACS}.html"
-    assert "BEGIN HIDDEN TESTS, as in the lecture" in page_text(markers)
-    for student in ("leak-frames", "leak-history", "leak-linecache", "leak-exception"):
-        assert "it held lines of the hidden tests" in page_text(feedback / student / MACS / f"{MACS}.html"), student
-    # The hostile page, opened in a browser: none of its scripts ran, nothing was fetched.
+    assert "BEGIN HIDDEN TESTS, as in the lecture" in page_text(feedback / "markers" / MACS / f"{MACS}.html")
+
+
+@in_batch
+@pytest.mark.parametrize("student", ["leak-frames", "leak-history", "leak-linecache", "leak-exception"])
+def test_feedback_says_which_output_held_the_hidden_tests(feedback, student):
+    assert "it held lines of the hidden tests" in page_text(feedback / student / MACS / f"{MACS}.html")
+
+
+@in_batch
+@pytest.mark.browser
+def test_the_hostile_feedback_page_runs_nothing_in_a_browser(batch, feedback):
     ran, fetched = open_in_browser(feedback / "hostile-page" / MACS / f"{MACS}.html")
     assert ran is None, f"the feedback page ran the submission's scripts: {ran}"
-    assert heard == [] and not [url for url in fetched if "127.0.0.1" in url], fetched
+    assert batch.heard == [] and not [url for url in fetched if "127.0.0.1" in url], fetched
 
 
+@pytest.mark.slow
 def test_parallel_grading_gives_what_one_at_a_time_gives(course, tmp_path):
     """The same mixed batch at --jobs 1 and --jobs 2: the same scores, marks and outputs."""
     root, api = course
@@ -589,6 +681,7 @@ def test_no_sandbox_no_grading(course, tmp_path, capsys, monkeypatch):
         sandbox.unavailable.cache_clear()
 
 
+@pytest.mark.slow
 def test_monkeypatched_numpy_testing_does_not_pass_asserts(course, tmp_path):
     root, api = course
     # Question 1 (1 point) wrong (divides by 256), with numpy.testing's check disabled; 2 and 3 (2 each) right.
@@ -644,6 +737,7 @@ for _ in range(8):
 """
 
 
+@pytest.mark.slow
 def test_a_cpu_hog_next_to_an_honest_submission_barely_slows_it(course, tmp_path):
     """Eight processes spinning on every core, in the sandbox next to an honest submission's
     (``--jobs 2``): each sandbox's cgroup holds it to its share of the cores."""

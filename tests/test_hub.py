@@ -39,7 +39,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 DEPLOY = ROOT / "deploy" / "hub"
 MACS = "ex06_counting_macs"
 TEACHER, ALICE, BOB = "cti-teacher", "cti-alice", "cti-bob"
-pytestmark = pytest.mark.usefixtures("sandbox_required")
+pytestmark = [pytest.mark.root, pytest.mark.browser, pytest.mark.network, pytest.mark.sandbox, pytest.mark.slow,
+              pytest.mark.usefixtures("sandbox_required")]
 
 
 def world_runnable(path):

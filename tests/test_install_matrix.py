@@ -22,6 +22,7 @@ import pytest
 from course_utils.doctor import TENSORFLOW_DISTRIBUTIONS
 from helpers import supported_pythons
 
+pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).parent / "uv"
 PYTHONS = supported_pythons()

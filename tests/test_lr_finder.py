@@ -46,7 +46,10 @@ def test_sweep_records_rates_and_suggests():
     assert len(result.losses) == len(result.smoothed) == len(result.lrs) > 10
     assert set(result.suggestions) == {"valley", "steepest", "minimum/10"}
     assert all(1e-4 <= v <= 10 for v in result.suggestions.values())
-    assert result.plot() is not None
+    ax = result.plot()
+    raw, smoothed, *marks = ax.get_lines()
+    np.testing.assert_allclose(smoothed.get_ydata(), result.smoothed)
+    assert ax.get_xscale() == "log" and sorted(m.get_label().split(":")[0] for m in marks) == sorted(result.suggestions)
 
 
 def test_linear_mode():

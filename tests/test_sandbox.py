@@ -6,7 +6,7 @@ from nbclient import NotebookClient
 
 from course_grading import sandbox
 
-pytestmark = pytest.mark.usefixtures("sandbox_required")
+pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("sandbox_required")]
 
 
 def run(cells, folder, **sandbox_config):

@@ -48,7 +48,7 @@ def test_an_unsupported_python_given_is_refused_by_name(tmp_path):
 def test_no_supported_python_on_path_says_which_work_and_how_to_get_one(tmp_path):
     fake_python(tmp_path / "bin", "python3", "3.9.18")
     # What the script needs besides a Python.
-    for tool in ("bash", "sha256sum", "cut", "cat", "dirname", "sed", "sort", "tr"):
+    for tool in ("bash", "sha256sum", "cut", "cat", "dirname", "sed", "sort", "tr", "awk"):
         (tmp_path / "bin" / tool).symlink_to(shutil.which(tool))
     env = {k: v for k, v in os.environ.items() if k != "PYTHON"} | {"PATH": str(tmp_path / "bin")}
     out = setup(env)

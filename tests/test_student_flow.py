@@ -29,14 +29,13 @@ LECTURE = ROOT / "lectures" / "00_hello_world.ipynb"
 EXERCISE = "ex06_counting_macs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
+from helpers import free_port, required, solved  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if CHROMIUM is None:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI=true but no chromium on PATH: .ci/run installs it with apt-get.")
-    pytest.skip("no chromium on PATH (apt-get install chromium, as .ci/run does)", allow_module_level=True)
+    required("no chromium on PATH (apt-get install chromium, as .ci/run does)")
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 (only once chromium is known)
-
-from helpers import free_port, solved  # noqa: E402
 
 
 @pytest.fixture(scope="module")
