@@ -23,7 +23,27 @@ KINDS = {int: _INTEGERS, float: (float, np.float16, np.float32, np.float64, *_IN
 
 
 def is_plain(value, kind):
-    """Whether ``type(value)`` is exactly one of the plain types of ``kind`` (see :func:`plain`)."""
+    """Whether ``type(value)`` is exactly one of the plain types of ``kind`` (see :func:`plain`).
+
+    Args:
+        value: the student's answer.
+        kind: ``int``, ``float`` (where an integer is a float too) or ``str``.
+
+    Returns:
+        A bool: True when ``type(value)`` is exactly one of the types in ``KINDS[kind]``
+        (a subclass is not, nor is ``bool`` an int).
+
+    Raises:
+        ValueError: for a ``kind`` other than those three.
+
+    Example:
+        >>> is_plain(3, int)
+        True
+        >>> is_plain(True, int)
+        False
+        >>> is_plain(3, float)
+        True
+    """
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r}: expected one of {', '.join(k.__name__ for k in KINDS)}")
     return type(value) in KINDS[kind]
@@ -43,6 +63,15 @@ def plain(value, kind):
         AssertionError: when ``type(value)`` is not exactly one of the plain types of ``kind``
             (a subclass, which may compare in its own way, is not; nor is ``bool`` an int).
         ValueError: for a ``kind`` other than those three.
+
+    Example:
+        >>> import numpy as np
+        >>> plain(np.int64(401_408), int)
+        401408
+        >>> assert plain(784 * 512, int) == 401_408
+        >>> plain(True, int)
+        Traceback (most recent call last):
+        AssertionError: expected an int, got bool
     """
     if not is_plain(value, kind):
         raise AssertionError(f"expected {'an' if kind is int else 'a'} {kind.__name__}, got {type(value).__name__}")

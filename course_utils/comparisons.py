@@ -48,11 +48,24 @@ def against_published(measured, reference):
     """One figure of this run against a published one.
 
     Args:
-        measured: this run's figure (an accuracy, say).
-        reference: a published id (``"F1"``) or a number.
+        measured: this run's figure (an accuracy, say): a number, or an array-like whose
+            first value is taken.
+        reference: a published id (``"F1"``) of a single figure, not a range, or a number.
 
     Returns:
-        ``"0.8372 against the published 0.8396 (F1): 0.24 points below"``.
+        A str: ``"0.8372 against the published 0.8396 (F1): 0.24 points below"``; the gap
+        is in points (hundredths), or ``"equal to it"`` when under 0.005 points.
+
+    Raises:
+        ValueError: for a ``measured`` that is not a finite number, or a ``reference``
+            whose published value is a range.
+
+    Example:
+        >>> from course_utils import comparisons
+        >>> print(comparisons.against_published(0.8372, "F1"))
+        0.8372 against the published 0.8396 (F1): 0.24 points below
+        >>> print(comparisons.against_published(0.8372, 0.84))
+        0.8372 against the published 0.8400: 0.28 points below
     """
     measured = float(_values("measured", measured)[0])
     value, label = _published(reference)
@@ -65,12 +78,22 @@ def against_seeds(values, reference):
     """Where a published figure falls among this run's seeds.
 
     Args:
-        values: this run's figure, one per seed.
-        reference: a published id or a number.
+        values: this run's figure, one per seed (a list or array of finite numbers).
+        reference: a published id (``"F5"``) of a single figure, or a number.
 
     Returns:
-        A sentence with the seeds' range, mean and std, and whether the published figure
-        lies inside the range, or above or below every seed (and by how many stds).
+        A str: a sentence with the seeds' range, mean and std, and whether the published
+        figure lies inside the range (and how many seeds fall below it), or above or
+        below every seed (and by how many stds from their mean).
+
+    Raises:
+        ValueError: for ``values`` that are empty or not finite numbers, or a
+            ``reference`` whose published value is a range.
+
+    Example:
+        >>> from course_utils import comparisons
+        >>> print(comparisons.against_seeds([0.6776, 0.6204, 0.6432, 0.7248], "F5"))
+        over 4 seeds: 0.6204 to 0.7248, mean 0.6665 ± 0.0393; the published 0.7380 (F5) lies above all 4 seeds, 1.8 std above their mean
     """
     values = _values("values", values)
     value, label = _published(reference)
@@ -92,13 +115,25 @@ def ahead(a, b, names=("A", "B")):
     The runs are paired: ``a[i]`` and ``b[i]`` come from the same seed.
 
     Args:
-        a, b: the figure (higher is better, an accuracy) of each method, one per seed.
-        names: what to call the two methods.
+        a: the figure (higher is better, an accuracy) of the first method, one per seed.
+        b: the same figure of the second method, one per seed, as many as ``a``.
+        names: what to call the two methods, a pair ``(name of a, name of b)``.
 
     Returns:
-        With one seed, the difference and that one seed cannot tell it from noise; with
-        more, the mean difference and its spread over seeds, how many seeds put each
+        A str, the differences in points (hundredths): with one seed, the difference and
+        that one seed cannot tell it from noise; with more, the mean difference and
+        whether it is larger than its spread over seeds, how many seeds put the leader
         ahead, and a two-sided sign test.
+
+    Raises:
+        ValueError: for values that are not finite numbers, or ``a`` and ``b`` of
+            different lengths.
+
+    Example:
+        >>> from course_utils import comparisons
+        >>> print(comparisons.ahead([0.852, 0.861, 0.847, 0.858], [0.838, 0.850, 0.839, 0.845],
+        ...                         names=("BN", "plain")))
+        BN ahead of plain by 1.15 points on average over 4 seeds, larger than the seed-to-seed spread of the difference (0.26 points); BN ahead in 4 of 4 seeds (sign test p = 0.12)
     """
     a, b = _values("a", a), _values("b", b)
     if len(a) != len(b):
@@ -129,8 +164,16 @@ def ranking(results, seed_std):
             two runs closer than twice that are not told apart.
 
     Returns:
-        One line: the methods best first, grouped where neighbours are within
-        ``2 * seed_std`` of the best of their group.
+        A str, one line: the methods best first, grouped (``≈``) where neighbours are
+        within ``2 * seed_std`` of the best of their group, the groups joined by ``>``.
+
+    Raises:
+        ValueError: for empty ``results`` or a ``seed_std`` that is not a finite number.
+
+    Example:
+        >>> from course_utils import comparisons
+        >>> print(comparisons.ranking({"SGD": 0.8612, "Nadam": 0.8874, "RMSprop": 0.8851}, seed_std=0.002))
+        Nadam 0.8874 ≈ RMSprop 0.8851 > SGD 0.8612  (≈: within twice the seed std, 0.0020, of the group's best: not told apart by this run)
     """
     if not results:
         raise ValueError("results={}: expected at least one method")

@@ -62,24 +62,89 @@ class DatasetFileError(ValueError):
 
 
 def load_mnist():
-    """MNIST: ``x`` uint8 (60000, 28, 28) / (10000, 28, 28), ``y`` uint8 (60000,) / (10000,)."""
+    """MNIST, as ``keras.datasets.mnist.load_data()`` returns it, from the first source there is.
+
+    The sources are tried in the order the module's docstring gives (``COURSE_DATA_DIR``,
+    the system's data folders, Keras's cache or download, else the synthetic stand-in), and
+    one line says which data was returned (printed for the real data, a warning for the
+    stand-in); :func:`last_source` tells it afterwards.
+
+    Returns:
+        A tuple ``((x_train, y_train), (x_test, y_test))`` of NumPy arrays: ``x`` uint8
+        images of shape (60000, 28, 28) / (10000, 28, 28), pixels 0-255; ``y`` uint8
+        digit labels 0-9 of shape (60000,) / (10000,).
+
+    Raises:
+        DatasetFileError: a ``mnist.npz`` that is there but unreadable, named.
+
+    Example:
+        (x_train, y_train), (x_test, y_test) = load_mnist()
+        x_train.shape, y_train.shape  # ((60000, 28, 28), (60000,))
+    """
     return _load("mnist")
 
 
 def load_fashion_mnist():
-    """Fashion-MNIST: same shapes and dtypes as MNIST; class names in ``FASHION_MNIST_CLASSES``."""
+    """Fashion-MNIST, as ``keras.datasets.fashion_mnist.load_data()`` returns it, from the first
+    source there is (see :func:`load_mnist`).
+
+    Same shapes and dtypes as MNIST; the class names are in ``FASHION_MNIST_CLASSES``.
+
+    Returns:
+        A tuple ``((x_train, y_train), (x_test, y_test))`` of NumPy arrays: ``x`` uint8
+        images of shape (60000, 28, 28) / (10000, 28, 28), pixels 0-255; ``y`` uint8 class
+        indices 0-9 of shape (60000,) / (10000,).
+
+    Raises:
+        DatasetFileError: an idx file that is there but unreadable, named.
+
+    Example:
+        (X_train_full, y_train_full), (X_test, y_test) = load_fashion_mnist()
+        FASHION_MNIST_CLASSES[y_train_full[0]]  # 'Ankle boot' on the real data
+    """
     return _load("fashion_mnist")
 
 
 def load_cifar10():
-    """CIFAR-10: ``x`` uint8 (50000, 32, 32, 3) / (10000, 32, 32, 3), ``y`` uint8 (N, 1)."""
+    """CIFAR-10, as ``keras.datasets.cifar10.load_data()`` returns it, from the first source
+    there is (see :func:`load_mnist`); the class names are in ``CIFAR10_CLASSES``.
+
+    Returns:
+        A tuple ``((x_train, y_train), (x_test, y_test))`` of NumPy arrays: ``x`` uint8
+        images of shape (50000, 32, 32, 3) / (10000, 32, 32, 3), pixels 0-255; ``y`` uint8
+        class indices 0-9 of shape (N, 1): (50000, 1) / (10000, 1).
+
+    Raises:
+        DatasetFileError: a ``cifar-10-batches-py/`` file that is there but unreadable, named.
+
+    Example:
+        (X_train_full, y_train_full), (X_test, y_test) = load_cifar10()
+        X_train_full.shape, y_train_full.shape  # ((50000, 32, 32, 3), (50000, 1))
+    """
     return _load("cifar10")
 
 
 def split_validation(x, y, n_valid=5_000):
-    """``(x_train, y_train), (x_valid, y_valid)``: the first ``n_valid`` rows are validation.
+    """Split a training set: the first ``n_valid`` rows are validation, the rest training.
 
     The convention of the lectures (55,000 train / 5,000 validation on MNIST-sized sets).
+
+    Args:
+        x: the inputs, an array (or anything sliceable with ``len``) of samples along axis 0.
+        y: the labels, as many rows as ``x``.
+        n_valid: how many rows to hold out, an integer from 1 to ``len(x) - 1``.
+
+    Returns:
+        A tuple ``((x_train, y_train), (x_valid, y_valid))``: slices of ``x`` and ``y``,
+        ``x[n_valid:]``, ``y[n_valid:]`` and ``x[:n_valid]``, ``y[:n_valid]`` (same dtypes).
+
+    Raises:
+        ValueError: ``x`` and ``y`` of different lengths, or an ``n_valid`` out of range.
+
+    Example:
+        (X_train_full, y_train_full), (X_test, y_test) = load_fashion_mnist()
+        (X_train, y_train), (X_valid, y_valid) = split_validation(X_train_full, y_train_full)
+        len(X_train), len(X_valid)  # (55000, 5000)
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}.")
@@ -95,8 +160,12 @@ class Standardizer:
     zero. NumPy in, float32 NumPy out; inside a model, ``keras.layers.Normalization`` does
     the same job as a layer, this class is for preparing arrays.
 
-    Example::
+    It takes no arguments. ``fit(x)`` computes ``mean`` and ``std`` from ``x`` (at least 2
+    samples along axis 0) and returns the standardizer itself; ``transform(x)`` returns
+    ``(x - mean) / std`` as float32, for samples of the shape it was fitted on (a
+    ``RuntimeError`` before ``fit``, a ``ValueError`` for another shape).
 
+    Example:
         scaler = Standardizer().fit(X_train)
         X_train_s, X_valid_s = scaler.transform(X_train), scaler.transform(X_valid)
     """
@@ -237,8 +306,27 @@ def _no_files_reason(spec):
 
 def last_source(name):
     """The :class:`Source` of the data that the last ``load_<name>()`` of this process
-    returned, or None before the first. A test can set its expectations by it: figures on
-    the stand-in differ from the real data's."""
+    returned, or None before the first.
+
+    A test can set its expectations by it: figures on the stand-in differ from the real
+    data's.
+
+    Args:
+        name: ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``.
+
+    Returns:
+        The :class:`Source` (its ``real`` is False for the stand-in), or None when this
+        process has not called ``load_<name>()`` yet.
+
+    Raises:
+        ValueError: for a ``name`` other than those three.
+
+    Example:
+        (X_train_full, y_train_full), (X_test, y_test) = load_cifar10()
+        source = last_source("cifar10")
+        print(source.describe())  # which data the load returned, and where from
+        on_real_data = source.real  # False on the stand-in
+    """
     if name not in _SPECS:
         raise ValueError(f"name={name!r}: expected one of {', '.join(map(repr, _SPECS))}.")
     return _LOADED.get(name)

@@ -140,7 +140,34 @@ def _gain(kernel):
 def layer_stats(model, x, y=None, output=True):
     """:class:`LayerStats` of ``model`` on the batch ``x`` (gradients too when ``y`` is given).
 
-    ``output=False`` leaves the model's output layer out of the rows (see :func:`watched_layers`).
+    One forward pass (``training=False``) over the whole batch; the statistics are those of
+    the module's docstring, one row per layer with an activation (:func:`watched_layers`).
+
+    Args:
+        model: a built Keras model with a known input (started with
+            ``keras.Input(shape=...)``); compiled, when ``y`` is given, for its loss.
+        x: one batch of inputs, an array or tensor the model takes in one call.
+        y: None, or the targets of ``x`` for the model's loss: then ``grad_norm`` holds
+            the gradient norms, else NaN.
+        output: whether the model's output layer is a row; ``output=False`` leaves it out
+            (a softmax: probabilities, not hidden units).
+
+    Returns:
+        A :class:`LayerStats`: ``names``, the watched layers' names from the input side to
+        the output side, and one float64 array per statistic, one entry per layer in that
+        order: ``mean``, ``std``, ``saturated``, ``dead``, ``grad_norm``, ``slope`` and
+        ``gain`` (NaN where a layer has no kernel, or ``slope`` cannot be read off).
+
+    Raises:
+        ValueError: if the model has no known input or no layer with an activation, or
+            if ``y`` is given and the model is not compiled.
+
+    Example:
+        from course_utils.diagnostics import layer_stats
+
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        stats = layer_stats(model, X_valid[:512], y_valid[:512], output=False)
+        stats.names[0], stats.grad_norm[0], stats.grad_norm[-1]
     """
     return _Probe(model, output)(x, y)
 
@@ -153,6 +180,25 @@ def gradient_factor(stats, first=0, last=None):
     ``(grad_norm[first] / grad_norm[last]) ** (1 / (last - first))``: below 1 the gradient
     vanishes on its way to the input, above 1 it explodes. Compare layers whose kernels have
     the same shape: a layer's gradient norm also grows with its number of weights.
+
+    Args:
+        stats: a :class:`LayerStats` with gradient norms, from :func:`layer_stats` called
+            with ``y``.
+        first: the 0-based row nearest the input, where the factor's span ends.
+        last: the 0-based row nearest the output, where it starts; None for the last row.
+
+    Returns:
+        A float: the average factor per layer (NaN if either norm is NaN, e.g. for
+        ``stats`` taken without ``y``).
+
+    Raises:
+        ValueError: unless ``0 <= first < last < len(stats.grad_norm)``.
+
+    Example:
+        from course_utils.diagnostics import gradient_factor, layer_stats
+
+        stats = layer_stats(model, X_valid[:512], y_valid[:512], output=False)
+        print(f"{gradient_factor(stats, first=1):.3f}")  # from the last hidden layer down to the second
     """
     norms = np.asarray(stats.grad_norm, dtype=np.float64)
     last = len(norms) - 1 if last is None else last
@@ -164,8 +210,29 @@ def gradient_factor(stats, first=0, last=None):
 class StatsRecorder(keras.callbacks.Callback):
     """Records :func:`layer_stats` on a fixed batch every ``every`` training batches.
 
-    ``self.steps`` holds the step numbers and ``self.history`` one :class:`LayerStats`
-    per record; :func:`plot_stats_over_time` draws them.
+    A Keras callback: it records once when training begins, then after every ``every``-th
+    training batch (counted over all epochs). ``self.steps`` holds the step numbers and
+    ``self.history`` one :class:`LayerStats` per record; ``self.series(field)`` gives
+    ``(steps, values)``, values with one row per record and one column per layer;
+    :func:`plot_stats_over_time` draws them.
+
+    Args:
+        x: the fixed batch of inputs, the same at every record.
+        y: None, or the targets of ``x``: needed for the gradient norms (the model must be
+            compiled, as for ``fit``); without them ``grad_norm`` is NaN.
+        every: the number of training batches between two records, a positive integer.
+        output: whether the model's output layer is a row, as in :func:`layer_stats`.
+
+    Raises:
+        ValueError: if ``every`` is not a positive integer.
+
+    Example:
+        from course_utils.diagnostics import StatsRecorder, plot_stats_over_time
+
+        recorder = StatsRecorder(X_valid[:256], y_valid[:256], every=20, output=False)
+        model.fit(X_train, y_train, epochs=1, callbacks=[recorder], verbose=0)
+        steps, norms = recorder.series("grad_norm")  # norms: (records, layers)
+        plot_stats_over_time(recorder)
     """
 
     def __init__(self, x, y=None, every=10, output=True):
@@ -193,7 +260,29 @@ class StatsRecorder(keras.callbacks.Callback):
 
 
 def plot_layer_stats(runs, fields=("grad_norm", "std", "saturated"), axes=None):
-    """One panel per statistic, layer depth on x, one line per run (``{label: LayerStats}``)."""
+    """One panel per statistic, layer depth on x, one line per run (``{label: LayerStats}``).
+
+    Layers are numbered from 1 on the input side; the gradient norm is drawn on a log scale.
+
+    Args:
+        runs: a dict label -> :class:`LayerStats` (from :func:`layer_stats`), one line each.
+        fields: the statistics drawn, one panel each: names of :class:`LayerStats` fields
+            (``grad_norm``, ``std``, ``mean``, ``saturated``, ``dead``, ``slope``, ``gain``).
+        axes: None for a new row of panels, or a sequence of matplotlib axes, one per field.
+
+    Returns:
+        The axes drawn on, one per field (a NumPy array of them when made here); the
+        legend is on the first.
+
+    Example:
+        import matplotlib.pyplot as plt
+        from course_utils.diagnostics import layer_stats, plot_layer_stats
+
+        runs = {"sigmoid": layer_stats(sigmoid_net, X_valid[:512], y_valid[:512], output=False),
+                "relu": layer_stats(relu_net, X_valid[:512], y_valid[:512], output=False)}
+        plot_layer_stats(runs, fields=("grad_norm", "saturated", "slope"))
+        plt.show()
+    """
     import matplotlib.pyplot as plt
     titles = {"grad_norm": "gradient norm of the kernel", "std": "activation std",
               "mean": "activation mean", "saturated": "share saturated", "dead": "share of dead units",
@@ -214,7 +303,31 @@ def plot_layer_stats(runs, fields=("grad_norm", "std", "saturated"), axes=None):
 
 
 def plot_stats_over_time(recorder, field="grad_norm", ax=None, layers=None):
-    """Lines over training steps, one per layer (every layer, or the indices in ``layers``)."""
+    """Lines over training steps, one per layer (every layer, or the indices in ``layers``).
+
+    Colours run from the input side to the output side; the lines are labelled
+    ``layer 1``, ``layer 2``, ... (a legend only for 12 lines or fewer); the gradient
+    norm is drawn on a log scale.
+
+    Args:
+        recorder: a :class:`StatsRecorder` that has recorded (passed to ``fit``).
+        field: the statistic drawn, a :class:`LayerStats` field name (``grad_norm``,
+            ``std``, ``mean``, ``saturated``, ``dead``, ``slope``, ``gain``).
+        ax: the matplotlib axes to draw on, or None for a new figure.
+        layers: None for every layer, or the 0-based indices of the layers drawn.
+
+    Returns:
+        The matplotlib axes drawn on.
+
+    Example:
+        import matplotlib.pyplot as plt
+        from course_utils.diagnostics import StatsRecorder, plot_stats_over_time
+
+        recorder = StatsRecorder(X_valid[:256], y_valid[:256], every=20, output=False)
+        model.fit(X_train, y_train, epochs=1, callbacks=[recorder], verbose=0)
+        plot_stats_over_time(recorder, layers=[0, 9, 19, 29])  # layers 1, 10, 20, 30
+        plt.show()
+    """
     import matplotlib.pyplot as plt
     steps, values = recorder.series(field)
     names = recorder.history[0].names

@@ -19,13 +19,42 @@ ENV_VAR = "COURSE_FAST"
 
 
 def is_fast():
-    """True when the environment asks for fast mode (``COURSE_FAST=1``; see
-    :func:`course_utils.switches.switch` for the values it takes)."""
+    """Whether the environment asks for fast mode (``COURSE_FAST=1``; see
+    :func:`course_utils.switches.switch` for the values it takes).
+
+    Returns:
+        A bool: True when ``COURSE_FAST`` is on, False when it is off or unset.
+
+    Raises:
+        ValueError: ``COURSE_FAST`` holds something that is neither on nor off.
+
+    Example:
+        >>> from course_utils import fast
+        >>> fast.is_fast()  # with COURSE_FAST unset
+        False
+    """
     return switch(ENV_VAR)
 
 
 def epochs(n, *, fast=1):
-    """Number of epochs: ``n``, or ``min(n, fast)`` in fast mode."""
+    """Number of epochs: ``n``, or ``min(n, fast)`` in fast mode.
+
+    Args:
+        n: the real number of epochs, a positive integer (an ``int`` or a NumPy integer).
+        fast: the most epochs in fast mode, a positive integer (keyword only).
+
+    Returns:
+        An ``int``: ``n`` outside fast mode, ``min(n, fast)`` in it.
+
+    Raises:
+        ValueError: ``n`` or ``fast`` not a positive integer.
+
+    Example:
+        >>> from course_utils import fast
+        >>> fast.epochs(30)  # 1 with COURSE_FAST=1
+        30
+        >>> history = model.fit(X_train, y_train, epochs=fast.epochs(30, fast=2))
+    """
     n, fast = whole_number("n", n), whole_number("fast", fast)
     return min(n, fast) if is_fast() else n
 
@@ -33,8 +62,25 @@ def epochs(n, *, fast=1):
 def subset(*arrays, fast=2_000):
     """The arrays unchanged, or their first ``fast`` rows each in fast mode.
 
-    Returns a single array when given one, else a tuple, so it unpacks like its input.
     The datasets come shuffled, so the first rows keep every class.
+
+    Args:
+        *arrays: one or more arrays (anything with ``len`` and slicing), all of the same
+            length.
+        fast: how many rows to keep of each in fast mode, a positive integer (keyword only).
+
+    Returns:
+        A single array when given one, else a tuple of them, so it unpacks like its input:
+        the arrays themselves outside fast mode, ``a[:fast]`` of each in it.
+
+    Raises:
+        ValueError: no arrays, arrays of different lengths, or ``fast`` not a positive
+            integer.
+
+    Example:
+        from course_utils import fast
+        X_train, y_train = fast.subset(X_train, y_train, fast=2_000)
+        X_test = fast.subset(X_test, fast=500)
     """
     if not arrays:
         raise ValueError("subset() needs at least one array.")

@@ -221,10 +221,48 @@ class FlopReport:
 def count_flops(model, batch_size=1, input_shape=None):
     """A :class:`FlopReport` of one forward pass of ``model`` on ``batch_size`` samples.
 
-    ``input_shape`` (one sample's shape, without the batch axis; a list of them for a model
-    of several inputs) is needed when the model's inputs have unknown sizes, e.g.
-    ``keras.applications`` models made with ``input_shape=(None, None, 3)``: the count
-    runs on a copy of the model built at that shape, and ``model`` is not changed.
+    The formulas per layer type are in the module's docstring. A layer with no formula is
+    listed as *not counted*, left out of the totals and named in a warning, never counted
+    as a silent zero. Nested models are expanded layer by layer.
+
+    Args:
+        model: a built Keras model that knows its layers' outputs: a ``Sequential`` or
+            functional model started with ``keras.Input(shape=...)`` (or built with
+            ``model.build(input_shape)``); not a subclassed model.
+        batch_size: the number of samples in the forward pass, a positive integer: every
+            row's MACs and FLOPs are those of one sample times ``batch_size``.
+        input_shape: None, or one sample's shape without the batch axis, as a tuple of
+            positive integers (a list of such tuples for a model of several inputs).
+            Needed when the model's inputs have unknown sizes, e.g. ``keras.applications``
+            models made with ``input_shape=(None, None, 3)``: the count runs on a copy of
+            the model built at that shape, and ``model`` is not changed.
+
+    Returns:
+        A :class:`FlopReport`: ``rows``, one :class:`LayerCost` per layer (``name``,
+        ``kind``, ``output_shape``, ``params``, ``macs``, ``flops``, ``counted``); the
+        totals ``total_params``, ``total_macs`` and ``total_flops`` for the batch;
+        ``training_flops``, the estimate for one training step (3x the forward pass);
+        ``not_counted``, the names of the layers with no formula; and ``plot()``, MACs
+        per layer as bars. A notebook shows it as an HTML table; ``print`` gives a text table.
+
+    Raises:
+        TypeError: if ``model`` is not a Keras model.
+        ValueError: if ``batch_size`` is not a positive integer; if the model has no known
+            input shape; if its inputs have unknown sizes and no ``input_shape`` is given;
+            or if ``input_shape`` does not fit the model's inputs.
+
+    Example:
+        import keras
+        from course_utils import flops
+
+        model = keras.Sequential([keras.Input(shape=(784,)),
+                                  keras.layers.Dense(300, activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        report = flops.count_flops(model)
+        report                # the table, in a notebook
+        report.total_macs     # 784 * 300 + 300 * 10 = 238200
+        mobile = keras.applications.MobileNetV3Small(weights=None, input_shape=(None, None, 3))
+        flops.count_flops(mobile, input_shape=(224, 224, 3)).total_macs
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model={model!r}: expected a Keras model.")
@@ -418,6 +456,21 @@ def matmul_peak_gflops(n=2048, repeats=10):
 
     The best of ``repeats`` timed ``n x n`` products (2 n^3 FLOPs each) with TensorFlow,
     the library the models run on: what the hardware gives a well-shaped workload here.
+    One untimed product comes first, to warm up thread pools and kernel selection.
+
+    Args:
+        n: the side of the two square float32 matrices multiplied (random normal values).
+        repeats: how many products are timed, one at a time; the fastest counts.
+
+    Returns:
+        A float: ``2 n^3`` FLOPs over the seconds of the fastest product, in GFLOP/s
+        (1e9 FLOPs per second).
+
+    Example:
+        from course_utils import flops
+
+        peak = flops.matmul_peak_gflops()
+        print(f"float32 matmul peak here: {peak:,.0f} GFLOP/s")
     """
     import tensorflow as tf
     a = tf.random.normal((n, n), seed=0)
@@ -448,9 +501,45 @@ class Throughput:
 def measure_throughput(model, x, y, *, batch_size, steps, peak_gflops=None):
     """Train ``model`` (compiled) for ``steps`` batches and report speed against the peak.
 
-    One untimed step first, so tracing and compiling are not counted. Achieved GFLOP/s
-    uses the training estimate of :func:`count_flops` (3x forward). Pass ``peak_gflops``
-    to reuse one measurement of :func:`matmul_peak_gflops` across models.
+    One untimed step first, so tracing and compiling are not counted; then ``steps`` timed
+    steps. The model really trains: its weights and its optimizer's state change. Achieved
+    GFLOP/s uses the training estimate of :func:`count_flops` (3x forward). Pass
+    ``peak_gflops`` to reuse one measurement of :func:`matmul_peak_gflops` across models.
+
+    Args:
+        model: a compiled Keras model that :func:`count_flops` can count (one with a
+            known input shape, e.g. started with ``keras.Input(shape=...)``).
+        x: the training inputs, an array of at least ``batch_size`` samples.
+        y: the targets, one per sample of ``x``, as the model's loss takes them.
+        batch_size: the number of samples per training step. The samples are cut into
+            batches of this size (a last, incomplete batch is dropped) and repeated as
+            often as the steps need.
+        steps: the number of timed training steps, a positive integer.
+        peak_gflops: the machine's matmul peak in GFLOP/s, e.g. from
+            :func:`matmul_peak_gflops`; None measures it now.
+
+    Returns:
+        A :class:`Throughput`: ``batch_size``, ``samples_per_second``, ``gflops`` (the
+        achieved GFLOP/s, from the training estimate), ``peak_gflops``, and the property
+        ``fraction_of_peak`` (``gflops / peak_gflops``); ``print`` it for one line.
+
+    Raises:
+        ValueError: if ``steps`` is not a positive integer, if ``batch_size`` is larger
+            than the number of samples in ``x``, or if ``model`` is not compiled.
+
+    Example:
+        import keras
+        from course_utils import flops
+
+        X_flat = (X_train / 255.0).reshape(-1, 784).astype("float32")
+        model = keras.Sequential([keras.Input(shape=(784,)),
+                                  keras.layers.Dense(500, activation="sigmoid"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        peak = flops.matmul_peak_gflops()
+        result = flops.measure_throughput(model, X_flat, y_train, batch_size=128, steps=50,
+                                          peak_gflops=peak)
+        print(result)  # batch 128: ... samples/s, ... GFLOP/s = ...% of the ... GFLOP/s matmul peak
     """
     steps = whole_number("steps", steps)
     if len(x) < batch_size:
@@ -472,12 +561,49 @@ def measure_throughput(model, x, y, *, batch_size, steps, peak_gflops=None):
 
 
 def compare_throughput(models, x, y, *, batch_size, steps, repeats=5, peak_gflops=None, progress=None):
-    """:func:`measure_throughput` of each compiled model in ``models`` (a dict name ->
-    model), ``repeats`` times, in alternating order (round 1 A B, round 2 B A, ...), so that
-    a change in the machine's load during the comparison hits every model alike. Returns
-    a dict name -> list of :class:`Throughput`, one per round: compare the models round by
-    round and look at the median and the spread, not at one timing. ``progress()``, if
-    given, is called after each measurement (a ``keras.utils.Progbar``'s ``add(1)``)."""
+    """:func:`measure_throughput` of each compiled model in ``models``, ``repeats`` times.
+
+    The rounds alternate the order (round 1 A B, round 2 B A, ...), so that a change in the
+    machine's load during the comparison hits every model alike. Compare the models round
+    by round and look at the median and the spread, not at one timing. The matmul peak is
+    measured once (unless ``peak_gflops`` is given) and used for every measurement.
+
+    Args:
+        models: a dict name -> compiled Keras model (each as :func:`measure_throughput`
+            takes it); its names are the keys of the result.
+        x: the training inputs, an array of at least ``batch_size`` samples.
+        y: the targets, one per sample of ``x``.
+        batch_size: the number of samples per training step.
+        steps: the number of timed training steps of each measurement.
+        repeats: the number of rounds, a positive integer; each round measures every model once.
+        peak_gflops: the machine's matmul peak in GFLOP/s, or None to measure it once now
+            with :func:`matmul_peak_gflops`.
+        progress: None, or a function of no arguments, called after each measurement
+            (``repeats * len(models)`` calls), e.g. a ``keras.utils.Progbar``'s ``add(1)``.
+
+    Returns:
+        A dict name -> list of :class:`Throughput`, one per round, in the order of the rounds.
+
+    Raises:
+        ValueError: if ``repeats`` is not a positive integer, or as :func:`measure_throughput` raises.
+
+    Example:
+        import keras
+        import numpy as np
+        from course_utils import flops
+
+        models = {}
+        for units in (100, 1000):
+            models[units] = keras.Sequential([keras.Input(shape=(784,)),
+                                              keras.layers.Dense(units, activation="relu"),
+                                              keras.layers.Dense(10, activation="softmax")])
+            models[units].compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        bar = keras.utils.Progbar(5 * len(models))
+        runs = flops.compare_throughput(models, X_flat, y_train, batch_size=128, steps=50, repeats=5,
+                                        progress=lambda: bar.add(1))
+        for units, results in runs.items():
+            print(units, np.median([r.samples_per_second for r in results]), "samples/s")
+    """
     repeats = whole_number("repeats", repeats)
     peak = peak_gflops if peak_gflops is not None else matmul_peak_gflops()
     results = {name: [] for name in models}

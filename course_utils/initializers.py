@@ -67,12 +67,26 @@ def drawn_like(layer, initializer, tolerance=TOLERANCE):
     random initialisers is.
 
     Args:
-        layer: a built Keras layer with a ``kernel``, still untrained.
-        initializer: anything ``keras.initializers.get`` takes.
-        tolerance: the largest accepted ``|std_ratio - 1|``.
+        layer: a built Keras layer with a ``kernel`` (``Dense``, ``Conv2D``, ...) of at least
+            ``MIN_WEIGHTS`` weights, still untrained.
+        initializer: anything ``keras.initializers.get`` takes (``"he_normal"``, an instance).
+        tolerance: the largest accepted ``|std_ratio - 1|`` (default ``TOLERANCE``, 0.05).
 
     Returns:
-        A bool.
+        A bool: True when the kernel's std is within ``tolerance`` of the initialiser's
+        (see :func:`std_ratio`) and its mean within 6 standard errors of 0.
+
+    Raises:
+        ValueError: a layer without a kernel (unbuilt, or not a Dense or convolution
+            layer), or with fewer than ``MIN_WEIGHTS`` weights.
+
+    Example:
+        >>> layer = keras.layers.Dense(100, kernel_initializer="he_normal")
+        >>> layer.build((None, 100))
+        >>> drawn_like(layer, "he_normal")
+        True
+        >>> drawn_like(layer, "glorot_normal")  # std 0.141 against 0.100
+        False
     """
     ratio = std_ratio(layer, initializer)
     weights = np.asarray(layer.kernel)

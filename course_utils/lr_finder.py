@@ -46,7 +46,29 @@ from course_utils.arguments import whole_number
 
 @dataclass
 class LRFinderResult:
-    """Rates tried, the loss of each batch, its smoothed version, and suggested rates."""
+    """Rates tried, the loss of each batch, its smoothed version, and suggested rates.
+
+    What :func:`find_lr` returns; ``result.plot()`` draws the curve. The three arrays have
+    one entry per batch of the sweep that ran (fewer than ``num_steps`` when it stopped
+    early).
+
+    Args:
+        lrs: the learning rate of each batch, a NumPy array.
+        losses: each batch's own loss (not Keras's running mean of the epoch), a NumPy
+            array; a diverged batch may hold NaN or inf.
+        smoothed: the losses smoothed without lag by :func:`smooth` (a centred running
+            median, then a centred running mean), a NumPy array.
+        suggestions: suggested rates, as made by :func:`suggest`: a dict with the keys
+            ``"valley"``, ``"steepest"`` and ``"minimum/10"``, or an empty dict when
+            fewer than three smoothed losses are finite. Defaults to an empty dict.
+        stopped_early: whether the sweep stopped because the loss diverged, before
+            reaching ``num_steps``. Defaults to ``False``.
+
+    Example:
+        result = find_lr(model, X_train, y_train, batch_size=128)
+        result.plot()
+        print(result.suggestions["valley"], result.stopped_early)
+    """
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
@@ -81,11 +103,62 @@ def find_lr(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_
             mode="exponential", beta=0.98, diverge=4.0, window=None, verbose=1):
     """Run the range test on a compiled ``model``; return an :class:`LRFinderResult`.
 
-    ``x`` and ``y`` are arrays (shuffled by Keras each pass, as many passes as the steps
-    need), or ``x`` is a ``tf.data.Dataset`` of batches and ``y`` is None. ``beta`` and
-    ``diverge`` make the stopping rule; ``window`` (odd, in batches) is the width of the
-    centred smoothing of the curve, by default ``2 * (num_steps // 40) + 1``, about a
-    twentieth of the sweep (21 batches of 430). ``verbose=1`` shows a progress bar.
+    Trains ``model`` for up to ``num_steps`` batches, one learning rate per batch from
+    ``start_lr`` to ``end_lr``, records each batch's own loss, and stops once the loss
+    diverges (see the module's docstring). Afterwards the model's weights, the
+    optimizer's variables (iteration count, slots) and its learning rate are restored
+    exactly, also when the sweep is interrupted by an exception or Ctrl-C. An optimizer
+    that is not built yet is built first.
+
+    Args:
+        model: a compiled Keras model (an optimizer and a loss), whose optimizer has a
+            constant learning rate, not a ``LearningRateSchedule``: the finder sets the
+            rate itself.
+        x: the inputs, an array (shuffled by Keras each pass, as many passes as the steps
+            need), or a ``tf.data.Dataset`` of ``(x, y)`` batches (repeated as needed).
+        y: the targets, an array with as many rows as ``x``; ``None`` when ``x`` is a
+            ``tf.data.Dataset``.
+        batch_size: rows per batch when ``x`` is an array, an integer from 1 to
+            ``len(x)``; unused with a dataset, whose batches are used as they are.
+            Defaults to 32.
+        start_lr: the rate of the first batch, a positive number smaller than
+            ``end_lr``. Defaults to ``1e-7``.
+        end_lr: the rate of the last batch (step ``num_steps - 1``). Defaults to 10.0.
+        num_steps: the number of batches (and rates) of the sweep, an integer of at
+            least 2. Defaults to 100.
+        mode: how the rate rises, at step ``i`` of ``n``: ``"exponential"``,
+            ``start * (end / start) ** (i / (n - 1))``, or ``"linear"``,
+            ``start + (end - start) * i / (n - 1)``. Defaults to ``"exponential"``.
+        beta: with ``diverge``, the stopping rule: the factor of the bias-corrected
+            exponential moving average of the loss,
+            ``avg_i = beta * avg_{i-1} + (1 - beta) * loss_i``, reported as
+            ``avg_i / (1 - beta ** (i + 1))``; a number in [0, 1). Defaults to 0.98.
+        diverge: the sweep stops once that average exceeds ``diverge`` times its best
+            so far, or is not finite; a number greater than 1. Defaults to 4.0.
+        window: the width, in batches, of the centred smoothing of the curve
+            (:func:`smooth`), an odd positive integer. Defaults to ``None``, meaning
+            ``2 * (num_steps // 40) + 1``, about a twentieth of the sweep (21 batches
+            of 430).
+        verbose: ``1`` shows a progress bar (the rate and the loss's moving average),
+            ``0`` shows nothing. Defaults to 1.
+
+    Returns:
+        An :class:`LRFinderResult`: the rates tried (``lrs``), each batch's loss
+        (``losses``), the smoothed curve (``smoothed``), the suggested rates
+        (``suggestions``: ``"valley"``, ``"steepest"``, ``"minimum/10"``) and whether
+        the loss diverged before the last step (``stopped_early``).
+
+    Raises:
+        ValueError: if ``model`` is not compiled, or its learning rate is a schedule;
+            if the rates are not positive or ``start_lr >= end_lr``; if ``num_steps``,
+            ``mode``, ``beta``, ``diverge``, ``window`` or ``batch_size`` is not as
+            described above; if ``y`` is given with a dataset, or missing with an
+            array, or has not as many rows as ``x``.
+
+    Example:
+        result = find_lr(model, X_train, y_train, batch_size=128, start_lr=1e-5, end_lr=10)
+        result.plot()
+        learning_rate = result.suggestions["valley"]
     """
     num_steps = whole_number("num_steps", num_steps, low=2)
     if window is None:

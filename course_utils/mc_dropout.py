@@ -179,12 +179,48 @@ def mc_predict(model, x, n_samples=100, *, batch_size=None, seed=None, return_sa
                max_rows=32_768, verbose="auto"):
     """MC dropout predictions of ``model`` (softmax outputs) on ``x``.
 
-    ``model`` may have plain dropout layers (they are made MC with :func:`to_mc_model`,
-    weights shared) or MC ones. Each chunk of ``batch_size`` input rows is repeated
-    ``n_samples`` times and goes through the model in one compiled call; by default a
-    chunk holds as many rows as keep ``rows * n_samples`` within ``max_rows``. A
-    progress bar shows when there is more than one chunk (``verbose=0`` hides it).
-    ``seed`` makes the samples reproducible.
+    Each chunk of ``batch_size`` input rows is repeated ``n_samples`` times and goes
+    through the model in one compiled call (compiled once per model, ``n_samples`` and
+    ``return_samples``); each MC layer draws one mask per sample, shared by the rows of
+    the chunk. Batch normalization stays in inference mode.
+
+    Args:
+        model: a Keras model whose output is class probabilities (softmax). It may have
+            plain dropout layers (``Dropout``, ``AlphaDropout``, ``GaussianDropout``,
+            ``SpatialDropout1D/2D/3D``: they are made MC with :func:`to_mc_model`,
+            weights shared, once per model) or MC ones (used as they are).
+        x: the inputs, an array with one row per example (taken as ``np.asarray(x)``).
+        n_samples: MC samples (random subnetworks) per row, a positive integer.
+            Defaults to 100.
+        batch_size: input rows per compiled call, a positive integer; a call runs
+            ``batch_size * n_samples`` rows. Defaults to ``None``: as many rows as keep
+            ``rows * n_samples`` within ``max_rows``, i.e.
+            ``max(1, max_rows // n_samples)``.
+        seed: an integer that makes the samples reproducible (it sets the state of each
+            MC layer's seed generator), or ``None``. Defaults to ``None``.
+        return_samples: whether to also return every sample's probabilities, in
+            ``samples``. Defaults to ``False``.
+        max_rows: the bound on ``rows * n_samples`` per call when ``batch_size`` is
+            ``None``, to bound memory. Defaults to 32768.
+        verbose: a progress bar shows when there is more than one chunk; ``0`` hides it.
+            Defaults to ``"auto"``.
+
+    Returns:
+        An :class:`MCPrediction` of NumPy arrays, one row per row of ``x``: ``mean``
+        (rows, classes), the mean probabilities ``p = mean_s p_s``; ``std`` (rows,
+        classes), their standard deviation over the samples; ``predictive_entropy``
+        ``H[p]``, ``expected_entropy`` ``E_s H[p_s]`` and ``mutual_information``
+        ``H[p] - E_s H[p_s]`` (each (rows,), natural logarithms); and ``samples``,
+        (n_samples, rows, classes) when ``return_samples`` is true, else ``None``.
+
+    Raises:
+        ValueError: if ``n_samples`` or ``batch_size`` is not a positive integer, or if
+            ``model`` has no dropout layer.
+
+    Example:
+        result = mc_predict(model, X_test, n_samples=100, seed=42)
+        y_pred = result.mean.argmax(axis=1)
+        most_uncertain = np.argsort(result.mutual_information)[-10:]
     """
     n_samples = whole_number("n_samples", n_samples)
     x = np.asarray(x)
@@ -288,7 +324,33 @@ class CalibrationBins:
 
 
 def calibration_bins(probabilities, y, n_bins=N_BINS):
-    """:class:`CalibrationBins` of class probabilities ``(rows, classes)`` against labels ``y``."""
+    """:class:`CalibrationBins` of class probabilities ``(rows, classes)`` against labels ``y``.
+
+    A prediction's confidence is its top-class probability, and it is right when its
+    top class is the label. Confidences fall in equal-width bins over [0, 1]; a
+    confidence of exactly 1 goes in the last bin.
+
+    Args:
+        probabilities: class probabilities, an array of shape ``(rows, classes)``, e.g.
+            ``model.predict(X_test)`` or ``mc_predict(...).mean``.
+        y: the integer class labels, one per row (flattened, so ``(rows, 1)`` works too).
+        n_bins: the number of equal-width confidence bins, a positive integer.
+            Defaults to ``N_BINS`` (10).
+
+    Returns:
+        A :class:`CalibrationBins`: arrays of length ``n_bins`` (empty bins hold 0) of
+        each bin's lower edge (``lower``), number of predictions (``count``), mean
+        confidence (``confidence``) and share of right predictions (``accuracy``), with
+        the properties ``gap`` (confidence minus accuracy) and ``ece``.
+
+    Raises:
+        ValueError: if ``probabilities`` is not 2-D or has not one row per label, or if
+            ``n_bins`` is not a positive integer.
+
+    Example:
+        bins = calibration_bins(model.predict(X_test), y_test)
+        print(f"ECE {bins.ece:.3f}", bins.gap)
+    """
     n_bins = whole_number("n_bins", n_bins)
     p = np.asarray(probabilities, np.float64)
     y = np.asarray(y).ravel()
@@ -312,7 +374,30 @@ def expected_calibration_error(probabilities, y, n_bins=N_BINS):
 def reliability_diagram(probabilities, y, n_bins=N_BINS, *, ax=None, label=None):
     """Accuracy against confidence per bin, with the diagonal of perfect calibration.
 
-    The legend's ECE is :func:`expected_calibration_error` with the same ``n_bins``.
+    Plots each non-empty bin's accuracy at the bin's centre. The legend's ECE is
+    :func:`expected_calibration_error` with the same ``n_bins``.
+
+    Args:
+        probabilities: class probabilities, an array of shape ``(rows, classes)``.
+        y: the integer class labels, one per row.
+        n_bins: the number of equal-width confidence bins, a positive integer.
+            Defaults to ``N_BINS`` (10).
+        ax: the Matplotlib ``Axes`` to draw on, e.g. the one a first call returned, to
+            compare models on one diagram. Defaults to ``None``: a new figure, with the
+            diagonal of perfect calibration (drawn only then).
+        label: the curve's name in the legend, followed by its ECE. Defaults to
+            ``None``, shown as ``"model"``.
+
+    Returns:
+        The Matplotlib ``Axes`` drawn on.
+
+    Raises:
+        ValueError: as :func:`calibration_bins`, if ``probabilities`` and ``y`` do not
+            match or ``n_bins`` is not a positive integer.
+
+    Example:
+        ax = reliability_diagram(model.predict(X_test), y_test, label="plain")
+        reliability_diagram(mc_predict(model, X_test).mean, y_test, ax=ax, label="MC dropout")
     """
     import matplotlib.pyplot as plt
     bins = calibration_bins(probabilities, y, n_bins)

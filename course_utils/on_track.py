@@ -80,14 +80,25 @@ def line(figure, value, *, data=None, is_fast=None):
     the same mode (or that it has not been measured there), and the reference's figure.
 
     Args:
-        figure: as in :data:`REFERENCE`.
-        value: the run's figure.
-        data: ``"stand-in"`` or ``"CIFAR-10"``; by default the data the last
-            ``datasets.load_cifar10()`` returned.
-        is_fast: the mode; by default the current one (``fast.is_fast()``).
+        figure: a key of :data:`REFERENCE`, ``"<exercise> <quantity>"`` (``"ex02 val_accuracy"``).
+        value: the run's figure, a number.
+        data: ``"stand-in"`` or ``"CIFAR-10"`` (keyword only); by default the data the last
+            ``datasets.load_cifar10()`` returned (the stand-in before any load).
+        is_fast: the mode, a bool (keyword only); by default the current one
+            (``fast.is_fast()``).
 
     Returns:
-        A str.
+        A str: ``value`` to four decimals; the course's solution's range over its seeds on
+        that data in that mode and whether ``value`` is within, below or above it (or that
+        it has not been measured there yet); and the reference's published figure.
+
+    Raises:
+        ValueError: for a ``figure`` no exercise prints, or another ``data``.
+
+    Example:
+        >>> from course_utils import on_track
+        >>> print(on_track.line("ex02 val_accuracy", 0.55, data="stand-in", is_fast=True))
+        ex02 val_accuracy 0.5500; the course's solution on the stand-in, fast mode: 0.5352-0.5712 over 3 seeds (within); the reference, on the real CIFAR-10 at full size: 0.5398
     """
     if data is None:
         source = datasets.last_source("cifar10")

@@ -57,7 +57,36 @@ def _deserialize(config, key):
 
 @keras.saving.register_keras_serializable(package="course_utils")
 class SGD(keras.optimizers.SGD):
-    """Keras's SGD, with ``momentum`` a float or a schedule of the step."""
+    """Keras's SGD, with ``momentum`` a float or a schedule of the step.
+
+    With a schedule, the momentum applied at step t is ``schedule(t)``, evaluated from
+    the iteration count inside the compiled step, with Keras's update rule
+    ``m = momentum_t * m - lr_t * g; w = w + m`` (Nesterov:
+    ``w = w + momentum_t * m - lr_t * g``). With a float it is exactly Keras's SGD. It
+    saves and loads with the model (``.keras``), schedule included.
+
+    Args:
+        learning_rate: the learning rate, as Keras's: a float, or a
+            ``LearningRateSchedule`` such as :class:`course_utils.schedules.OneCycle`.
+            Defaults to 0.01.
+        momentum: a float in [0, 1), or a ``LearningRateSchedule`` of the step such as
+            :class:`course_utils.schedules.OneCycleMomentum`; the schedule is kept in
+            ``momentum_schedule`` (and ``momentum`` holds 0.9, so that Keras makes the
+            momentum slots). Defaults to 0.0, plain SGD.
+        nesterov: whether to apply Nesterov momentum. Defaults to ``False``.
+        **kwargs: the other arguments of ``keras.optimizers.SGD``, e.g. ``clipnorm``,
+            ``clipvalue``, ``weight_decay`` or ``name``.
+
+    Raises:
+        ValueError: if ``momentum`` is neither a float in [0, 1) nor a
+            ``LearningRateSchedule``.
+
+    Example:
+        steps = 25 * math.ceil(len(X_train) / 32)
+        optimizer = SGD(learning_rate=OneCycle(0.05, steps), momentum=OneCycleMomentum(steps))
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer,
+                      metrics=["accuracy"])
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         constant, schedule = _split(momentum, "momentum")
@@ -118,7 +147,35 @@ class _ScheduledBeta1:
 
 @keras.saving.register_keras_serializable(package="course_utils")
 class Adam(_ScheduledBeta1, keras.optimizers.Adam):
-    """Keras's Adam, with ``beta_1`` a float or a schedule of the step."""
+    """Keras's Adam, with ``beta_1`` a float or a schedule of the step.
+
+    With a schedule, ``beta_1`` is cycled as torch cycles ``betas[0]``: evaluated from
+    the iteration count inside the compiled step,
+    ``m = beta1_t * m + (1 - beta1_t) * g``, with the bias correction
+    ``1 - beta1_t ** t`` computed with the current ``beta1_t``, as torch's Adam computes
+    it. With a float it is exactly Keras's Adam. It saves and loads with the model
+    (``.keras``), schedule included.
+
+    Args:
+        learning_rate: the learning rate, as Keras's: a float, or a
+            ``LearningRateSchedule`` such as :class:`course_utils.schedules.OneCycle`.
+            Defaults to 0.001.
+        beta_1: a float in [0, 1), or a ``LearningRateSchedule`` of the step such as
+            :class:`course_utils.schedules.OneCycleMomentum`; the schedule is kept in
+            ``beta_1_schedule``. Defaults to 0.9.
+        **kwargs: the other arguments of ``keras.optimizers.Adam``, e.g. ``beta_2``,
+            ``epsilon``, ``amsgrad``, ``clipnorm`` or ``name``.
+
+    Raises:
+        ValueError: if ``beta_1`` is neither a float in [0, 1) nor a
+            ``LearningRateSchedule``.
+
+    Example:
+        steps = 25 * math.ceil(len(X_train) / 32)
+        optimizer = Adam(learning_rate=OneCycle(1e-3, steps), beta_1=OneCycleMomentum(steps))
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer,
+                      metrics=["accuracy"])
+    """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
         constant, schedule = _split(beta_1, "beta_1")
@@ -128,7 +185,35 @@ class Adam(_ScheduledBeta1, keras.optimizers.Adam):
 
 @keras.saving.register_keras_serializable(package="course_utils")
 class AdamW(_ScheduledBeta1, keras.optimizers.AdamW):
-    """Keras's AdamW, with ``beta_1`` a float or a schedule of the step."""
+    """Keras's AdamW, with ``beta_1`` a float or a schedule of the step.
+
+    As :class:`Adam` (the same ``beta_1`` schedule, update step and bias correction
+    ``1 - beta1_t ** t`` with the current ``beta1_t``), with Keras's decoupled weight
+    decay. With a float ``beta_1`` it is exactly Keras's AdamW. It saves and loads with
+    the model (``.keras``), schedule included.
+
+    Args:
+        learning_rate: the learning rate, as Keras's: a float, or a
+            ``LearningRateSchedule`` such as :class:`course_utils.schedules.OneCycle`.
+            Defaults to 0.001.
+        weight_decay: the decoupled weight decay, as Keras's AdamW. Defaults to 0.004.
+        beta_1: a float in [0, 1), or a ``LearningRateSchedule`` of the step such as
+            :class:`course_utils.schedules.OneCycleMomentum`; the schedule is kept in
+            ``beta_1_schedule``. Defaults to 0.9.
+        **kwargs: the other arguments of ``keras.optimizers.AdamW``, e.g. ``beta_2``,
+            ``epsilon``, ``amsgrad``, ``clipnorm`` or ``name``.
+
+    Raises:
+        ValueError: if ``beta_1`` is neither a float in [0, 1) nor a
+            ``LearningRateSchedule``.
+
+    Example:
+        steps = 25 * math.ceil(len(X_train) / 32)
+        optimizer = AdamW(learning_rate=OneCycle(1e-3, steps), weight_decay=1e-4,
+                          beta_1=OneCycleMomentum(steps))
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer,
+                      metrics=["accuracy"])
+    """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, **kwargs):
         constant, schedule = _split(beta_1, "beta_1")

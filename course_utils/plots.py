@@ -11,7 +11,33 @@ def show_images(x, y=None, class_names=None, *, n_rows=4, n_cols=10, title=None)
     """A grid of the first ``n_rows * n_cols`` images, each titled with its class name.
 
     Grayscale images (N, H, W) are drawn dark on light, as on paper; colour images
-    (N, H, W, 3) as they are.
+    (N, H, W, 3) as they are. With fewer images than cells, the last cells stay empty.
+
+    Args:
+        x: the images, an array of shape (N, H, W) (grayscale) or (N, H, W, 3) (colour).
+        y: None (no titles), or one label per image: an integer class, or an array whose
+            first element is it (e.g. CIFAR-10's labels of shape (N, 1)).
+        class_names: None, or the class names indexed by label, e.g.
+            ``datasets.MNIST_CLASSES``; without them the titles are the label numbers.
+        n_rows: the number of rows of the grid.
+        n_cols: the number of columns of the grid.
+        title: None, or a title above the whole figure.
+
+    Returns:
+        The matplotlib axes, a NumPy array of shape (n_rows, n_cols), e.g. to colour the
+        title of a wrong prediction.
+
+    Raises:
+        ValueError: if ``x`` is not of shape (N, H, W) or (N, H, W, 3).
+
+    Example:
+        import matplotlib.pyplot as plt
+        from course_utils import datasets, plots
+
+        (X_train, y_train), (X_test, y_test) = datasets.load_mnist()
+        plots.show_images(X_train, y_train, datasets.MNIST_CLASSES, n_rows=4, n_cols=10,
+                          title="The first 40 training images and their labels")
+        plt.show()
     """
     x = np.asarray(x)
     if x.ndim not in (3, 4):
@@ -39,6 +65,28 @@ def plot_learning_curves(history, *, metrics=("loss", "accuracy"), title=None, a
     averages training metrics over each epoch while it trains, but measures validation
     at the end of the epoch, so the training curve is shifted half an epoch to the
     left, where its average really applies.
+
+    Args:
+        history: what ``model.fit`` returns (a ``keras.callbacks.History``), or its
+            ``.history`` dict of per-epoch lists.
+        metrics: the names of the metrics to draw, all on one axis; those not in
+            ``history`` are skipped, and each one's ``val_`` curve is drawn if present.
+        title: None, or the axes' title.
+        ax: the matplotlib axes to draw on, or None for a new figure.
+
+    Returns:
+        The matplotlib axes drawn on.
+
+    Raises:
+        ValueError: if ``history`` has none of ``metrics``.
+
+    Example:
+        import matplotlib.pyplot as plt
+        from course_utils import plots
+
+        history = model.fit(X_train, y_train, epochs=10, validation_data=(X_valid, y_valid))
+        plots.plot_learning_curves(history, title="784-500-500-10 sigmoid MLP, Adam, batch 100")
+        plt.show()
     """
     logs = getattr(history, "history", history)
     present = [m for m in metrics if m in logs]
@@ -93,6 +141,32 @@ def plot_activations(names=ACTIVATIONS, *, z_range=(-5, 5), derivatives=False, a
 
     For the sigmoid, the saturating regions (derivative under 0.05) are shaded: there a
     unit's gradient all but vanishes.
+
+    Args:
+        names: the functions to draw, each a Keras activation name (``"relu"``) or a pair
+            ``(name, keyword arguments)``; by default ``ACTIVATIONS``, nine functions
+            from the sigmoid to Mish, Leaky ReLU with slope 0.3.
+        z_range: ``(low, high)``, the interval of inputs ``z`` drawn (401 points).
+        derivatives: whether to draw the derivatives (computed with TensorFlow's
+            ``GradientTape``) instead of the functions.
+        ax: the matplotlib axes to draw on, or None for a new figure.
+
+    Returns:
+        The matplotlib axes drawn on.
+
+    Raises:
+        ValueError: for an entry of ``names`` that is neither a name nor a
+            ``(name, dict)`` pair, or that Keras does not know.
+
+    Example:
+        import matplotlib.pyplot as plt
+        from course_utils import plots
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
+        plots.plot_activations(("sigmoid", "tanh", "relu"), ax=ax1)
+        plots.plot_activations(("sigmoid", "tanh", ("leaky_relu", {"negative_slope": 0.3})),
+                               z_range=(-4, 3), derivatives=True, ax=ax2)
+        plt.show()
     """
     import tensorflow as tf
     functions = [_activation(spec) for spec in names]

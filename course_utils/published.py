@@ -152,5 +152,22 @@ def figure(id):
 
 
 def value(id):
-    """The published value of figure ``id`` (see ``figure``)."""
+    """The published value of figure ``id`` (see ``figure``).
+
+    Args:
+        id: an id of ``FIGURES`` (``"F5"``, ``"F22 first image MC"``).
+
+    Returns:
+        The ``Figure``'s ``value``, as published: a number, or a tuple of numbers for a range.
+
+    Raises:
+        KeyError: naming the id and the ids there are.
+
+    Example:
+        >>> from course_utils import published
+        >>> published.value("F5")
+        0.738
+        >>> published.value("F3")
+        (0.83, 1.0)
+    """
     return figure(id).value

@@ -94,17 +94,29 @@ def _piecewise(step, ends, values, anneal):
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """The 1cycle learning rate of ``torch.optim.lr_scheduler.OneCycleLR``, step for step.
 
+    Evaluated by Keras inside the compiled train step from the optimizer's iteration
+    count; past ``total_steps`` it holds the final rate instead of raising an error. The
+    phases and the annealing formulas are in the module's docstring.
+
     Args:
-        max_lr: the peak learning rate.
-        total_steps: steps of the whole cycle, usually ``epochs * steps_per_epoch``.
-        pct_start: share of the steps spent rising to ``max_lr``.
-        anneal_strategy: ``"cos"`` or ``"linear"``.
-        div_factor: the rate starts at ``max_lr / div_factor``.
-        final_div_factor: and ends at ``max_lr / div_factor / final_div_factor``.
+        max_lr: the peak learning rate, a positive number.
+        total_steps: steps of the whole cycle, usually ``epochs * steps_per_epoch``; an
+            integer of at least 2.
+        pct_start: share of the steps spent rising to ``max_lr``, strictly between 0
+            and 1. Defaults to 0.3.
+        anneal_strategy: ``"cos"`` or ``"linear"``. Defaults to ``"cos"``.
+        div_factor: the rate starts at ``max_lr / div_factor``; positive. Defaults to
+            25.0.
+        final_div_factor: and ends at ``max_lr / div_factor / final_div_factor``;
+            positive. Defaults to ``1e4``.
         three_phase: rise, fall back to the start, then descend to the final rate.
+            Defaults to ``False``: rise, then descend to the final rate.
+        name: the schedule's name, kept in its config. Defaults to ``"OneCycle"``.
 
-    Example::
+    Raises:
+        ValueError: if an argument is not as described above.
 
+    Example:
         schedule = OneCycle(max_lr=0.05, total_steps=25 * 430)
         optimizer = keras.optimizers.SGD(learning_rate=schedule)
     """
@@ -150,7 +162,33 @@ class OneCycleMomentum(keras.optimizers.schedules.LearningRateSchedule):
     ``max_momentum`` down to ``base_momentum`` during the rise, and back up during the fall
     (with three phases, it then stays at ``max_momentum``). Use the same ``total_steps``,
     ``pct_start``, ``anneal_strategy`` and ``three_phase`` as the learning-rate schedule.
-    It is a schedule of the step like a learning rate, hence the base class.
+    It is a schedule of the step like a learning rate, hence the base class: pass it as
+    ``momentum`` (or ``beta_1``) to the optimizers of :mod:`course_utils.optimizers`,
+    which evaluate it inside the compiled step (Keras's own take only a float).
+
+    Args:
+        total_steps: steps of the whole cycle, usually ``epochs * steps_per_epoch``; an
+            integer of at least 2.
+        base_momentum: the lowest momentum, reached at the peak of the rate. Defaults
+            to 0.85.
+        max_momentum: the highest momentum, at the start and the end of the cycle.
+            Defaults to 0.95. The two must satisfy
+            ``0 <= base_momentum <= max_momentum < 1``.
+        pct_start: share of the steps spent falling to ``base_momentum`` (while the rate
+            rises), strictly between 0 and 1. Defaults to 0.3.
+        anneal_strategy: ``"cos"`` or ``"linear"``. Defaults to ``"cos"``.
+        three_phase: fall, rise back to ``max_momentum``, then stay there. Defaults to
+            ``False``.
+        name: the schedule's name, kept in its config. Defaults to
+            ``"OneCycleMomentum"``.
+
+    Raises:
+        ValueError: if an argument is not as described above.
+
+    Example:
+        steps = 25 * 430
+        optimizer = course_utils.optimizers.SGD(
+            learning_rate=OneCycle(0.05, steps), momentum=OneCycleMomentum(steps))
     """
 
     def __init__(self, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3,
@@ -183,6 +221,17 @@ class LogLearningRate(keras.callbacks.Callback):
     ``ReduceLROnPlateau``; with a schedule inside the optimizer the history has none. This
     adds ``logs["learning_rate"]`` at the end of each epoch, and with ``per_batch=True``
     keeps every batch's rate in ``self.batch_rates`` (one Python read per batch).
+
+    Args:
+        per_batch: whether to also append, at the start of every training batch, the
+            rate that batch uses to ``self.batch_rates`` (which is never cleared, so it
+            runs on across calls to ``fit``). Defaults to ``False``.
+
+    Example:
+        log = LogLearningRate(per_batch=True)
+        history = model.fit(X_train, y_train, epochs=10, callbacks=[log])
+        history.history["learning_rate"]  # one rate per epoch
+        plt.plot(log.batch_rates)          # one rate per batch
     """
 
     def __init__(self, per_batch=False):

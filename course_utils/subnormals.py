@@ -75,7 +75,26 @@ def processor_name():
 
 def steps_to_subnormal(lr, l2, start=0.05):
     """SGD steps after which a weight of size ``start`` that only weight decay moves (it is
-    multiplied by ``1 - 2 lr l2`` per step) is smaller than the smallest normal float32."""
+    multiplied by ``1 - 2 lr l2`` per step) is smaller than the smallest normal float32.
+
+    Args:
+        lr: the SGD learning rate.
+        l2: the l2 factor of the regularizer (a loss term ``l2 * w^2``, gradient ``2 l2 w``).
+        start: the weight's size when the decay begins.
+
+    Returns:
+        An int: the fewest steps ``n`` with ``start * (1 - 2 lr l2) ** n`` below ``TINY``
+        (1.18e-38), worked out with logarithms, not step by step in float32.
+
+    Raises:
+        ValueError: unless ``1 - 2 lr l2`` lies strictly between 0 and 1.
+
+    Example:
+        from course_utils import subnormals
+
+        subnormals.steps_to_subnormal(0.1, 0.01)                      # 42129 steps
+        subnormals.steps_to_subnormal(subnormals.LR, subnormals.L2)   # 801 steps
+    """
     factor = 1 - 2 * lr * l2
     if not 0 < factor < 1:
         raise ValueError(f"lr={lr!r}, l2={l2!r}: 1 - 2 lr l2 = {factor!r} must lie between 0 and 1.")
@@ -84,7 +103,23 @@ def steps_to_subnormal(lr, l2, start=0.05):
 
 def lr_to_subnormal(steps, l2, start=0.05):
     """The SGD learning rate at which weight decay alone takes a weight of size ``start``
-    below the smallest normal float32 in ``steps`` steps: the inverse of :func:`steps_to_subnormal`."""
+    below the smallest normal float32 in ``steps`` steps: the inverse of :func:`steps_to_subnormal`.
+
+    Args:
+        steps: the number of SGD steps, positive.
+        l2: the l2 factor of the regularizer (a loss term ``l2 * w^2``, gradient ``2 l2 w``).
+        start: the weight's size when the decay begins.
+
+    Returns:
+        A float: the ``lr`` with ``start * (1 - 2 lr l2) ** steps == TINY`` (1.18e-38), that
+        is ``(1 - (TINY / start) ** (1 / steps)) / (2 l2)``.
+
+    Example:
+        from course_utils import subnormals
+
+        lr = subnormals.lr_to_subnormal(7_500, 0.01)   # about 0.56
+        subnormals.steps_to_subnormal(lr, 0.01)        # 7501: 7500, up to rounding
+    """
     return (1 - (TINY / start) ** (1 / steps)) / (2 * l2)
 
 
@@ -146,8 +181,35 @@ def decay_run(x, y, *, epochs, lr=LR, l2=L2, flush=False, batch_size=BATCH_SIZE)
 
 def keras_decay_run(x, y, *, epochs, lr=LR, l2=L2, batch_size=BATCH_SIZE, seed=0):
     """:func:`decay_run`'s network and training in Keras (TensorFlow flushes subnormals).
-    Per epoch: ``seconds``, the :func:`census` of all weights (``zero``, ``subnormal``,
-    ``tiny normal``, ``larger``) and the hidden layer's largest |weight| (``largest``)."""
+
+    A ``Sequential`` of ``Dense(256, relu)`` and ``Dense(10, softmax)``, without biases,
+    kernels drawn from ``RandomNormal(0, 0.05)`` and regularized with ``l2`` (a loss term
+    ``l2 * sum(w^2)``, gradient ``2 l2 w``), trained with SGD on sparse categorical
+    cross-entropy, in order (no shuffling). Sets Keras's global random seed to ``seed``.
+
+    Args:
+        x: the inputs, an array of shape (N, features), e.g. (N, 784) images in [0, 1];
+            the network's input has ``x.shape[1]`` units.
+        y: the integer class labels 0-9, shape (N,).
+        epochs: the number of training epochs.
+        lr: the SGD learning rate (``LR``, 0.1, by default).
+        l2: the l2 factor of both kernels' regularizer (``L2``, 0.5, by default).
+        batch_size: the number of samples per SGD step (``BATCH_SIZE``, 50, by default).
+        seed: the seed of Keras's random generators and of the kernels' initializer.
+
+    Returns:
+        A dict of per-epoch lists, one entry per epoch: ``seconds`` (the epoch's time),
+        the :func:`census` of all weights at the epoch's end (``zero``, ``subnormal``,
+        ``tiny normal``, ``larger``: counts) and ``largest``, the hidden layer's largest
+        |weight|.
+
+    Example:
+        from course_utils import subnormals
+
+        x_small = (X_train[:2_000] / 255.0).reshape(-1, 784).astype("float32")
+        run = subnormals.keras_decay_run(x_small, y_train[:2_000], epochs=36)
+        max(run["subnormal"]), run["largest"][-1]
+    """
     import keras
 
     class Record(keras.callbacks.Callback):
@@ -184,14 +246,48 @@ def _child(task, data, epochs, env=None, timeout=600):
 
 
 def measure(x, y, epochs=40, repeats=5, timeout=600, progress=None):
-    """All the measurements on images ``x`` (N, 784, in [0, 1]) and labels ``y``, in
-    ``1 + repeats`` fresh processes without TensorFlow; ``progress()``, if given, is called
-    after each. Returns ``processor``, ``tensorflow_loaded`` (False), ``repeats``,
-    ``matmul`` (``"1 thread"`` and ``"default threads"``, each ``normal`` and
-    ``subnormal`` seconds; one thread: the best over the repeats) and ``decay`` (``"plain"`` and
-    ``"flushed"``, each with per-epoch lists: ``seconds`` (median over the repeats),
-    ``seconds_min`` and ``seconds_max`` (their range), and ``subnormal``,
-    ``intermediate`` and ``largest`` (the runs are deterministic: the first one's))."""
+    """All the measurements on images ``x`` and labels ``y``, in ``1 + repeats`` fresh
+    processes without TensorFlow (see the module's docstring).
+
+    The first process times the matmuls with the BLAS's default thread count; each of the
+    ``repeats`` others, with the BLAS on one thread, times the matmuls and runs the plain
+    and the flushed decay run (:func:`decay_run`), in alternating order.
+
+    Args:
+        x: the images, (N, 784) in [0, 1] (each sample is flattened to float32, so
+            (N, 28, 28) works as well).
+        y: the integer labels 0-9, one per image.
+        epochs: the number of epochs of each decay run, a positive integer.
+        repeats: the number of one-thread processes, a positive integer.
+        timeout: the seconds each process may take.
+        progress: None, or a function of no arguments, called after each process
+            (``1 + repeats`` calls), e.g. a ``keras.utils.Progbar``'s ``add(1)``.
+
+    Returns:
+        A dict: ``processor`` (its model name); ``tensorflow_loaded`` (False: whether a
+        process had TensorFlow loaded); ``repeats``; ``matmul``, with ``"1 thread"`` and
+        ``"default threads"``, each a dict of ``normal`` and ``subnormal`` seconds (one
+        thread: the best over the repeats); and ``decay``, with ``"plain"`` and
+        ``"flushed"``, each a dict of per-epoch lists: ``seconds`` (the median over the
+        repeats), ``seconds_min`` and ``seconds_max`` (their range), and ``subnormal``,
+        ``intermediate`` and ``largest`` (the runs are deterministic: the first one's).
+
+    Raises:
+        ValueError: if ``epochs`` or ``repeats`` is not a positive integer.
+        subprocess.TimeoutExpired: if a process runs longer than ``timeout`` seconds.
+        subprocess.CalledProcessError: if a process fails.
+
+    Example:
+        import keras
+        from course_utils import subnormals
+
+        x_small = (X_train[:2_000] / 255.0).reshape(-1, 784).astype("float32")
+        bar = keras.utils.Progbar(1 + 3, unit_name="process")
+        report = subnormals.measure(x_small, y_train[:2_000], epochs=36, repeats=3,
+                                    progress=lambda: bar.add(1))
+        report["matmul"]["1 thread"]   # {"normal": ..., "subnormal": ...} seconds
+        print(subnormals.verdict(report))
+    """
     epochs, repeats = whole_number("epochs", epochs), whole_number("repeats", repeats)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.npz"
@@ -227,7 +323,25 @@ def slowdowns(report):
 
 
 def verdict(report):
-    """One sentence, decided by the measurement in ``report`` (from :func:`measure`)."""
+    """One sentence, decided by the measurement in ``report`` (from :func:`measure`).
+
+    Args:
+        report: the dict :func:`measure` returns; its ``processor`` and ``matmul`` entries
+            are read.
+
+    Returns:
+        A str naming the processor and the subnormal-over-normal matmul time per thread
+        setting, and saying that the processor pays for subnormals (a ratio of ``SLOW``,
+        2, or more at either setting: a network whose weights decay into the subnormal
+        range should slow down here) or handles them at full speed.
+
+    Example:
+        from course_utils import subnormals
+
+        x_small = (X_train[:2_000] / 255.0).reshape(-1, 784).astype("float32")
+        report = subnormals.measure(x_small, y_train[:2_000], epochs=36, repeats=3)
+        print(subnormals.verdict(report))
+    """
     ratios = slowdowns(report)
     figures = " and ".join(f"{r:.1f}x ({threads})" for threads, r in ratios.items())
     head = f"On this processor ({report['processor']}) a matrix product with subnormal operands costs {figures} the normal one"
