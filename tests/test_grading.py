@@ -95,19 +95,28 @@ def graded(course):
     """Each assignment generated from its solution and its whole batch autograded, once:
     ``graded(assignment)`` gives the points of each submission per test cell."""
     root, api = course
-    done = {}
+    done, failed = {}, {}
 
     def grade(assignment):
+        if assignment in failed:  # graded once: its other tests say so without regrading
+            raise failed[assignment]
         if assignment not in done:
-            result = api.generate_assignment(assignment)
-            assert result["success"], result["log"]
-            solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-            released = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
-            batch = {"solution": solution, "stub": released}
-            batch |= {mutants.student_id(n): mutants.mutated(solution, released, m)
-                      for n, m in enumerate(catalogue(assignment), 1)}
-            done[assignment] = mutants.grade(api, assignment, batch, jobs=2)
+            try:
+                done[assignment] = _grade(assignment)
+            except Exception as error:
+                failed[assignment] = error
+                raise
         return done[assignment]
+
+    def _grade(assignment):
+        result = api.generate_assignment(assignment)
+        assert result["success"], result["log"]
+        solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+        released = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+        batch = {"solution": solution, "stub": released}
+        batch |= {mutants.student_id(n): mutants.mutated(solution, released, m)
+                  for n, m in enumerate(catalogue(assignment), 1)}
+        return mutants.grade(api, assignment, batch, jobs=2)
 
     return grade
 
@@ -135,8 +144,8 @@ def test_batch(course, graded, assignment, student):
         assert judged.as_expected, f"graded otherwise than mutants/{assignment}.toml says: {judged}"
 
 
-@pytest.mark.parametrize("assignment", [pytest.param(a, marks=[pytest.mark.xdist_group(a), pytest.mark.slow])
-                                        for a in ASSIGNMENTS])
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=[pytest.mark.xdist_group(a), pytest.mark.slow,
+                                                               pytest.mark.sandbox]) for a in ASSIGNMENTS])
 def test_the_generated_student_version_is_the_committed_one(course, graded, assignment):
     root, _ = course
     graded(assignment)
@@ -152,7 +161,7 @@ def test_the_generated_student_version_is_the_committed_one(course, graded, assi
 
 
 @pytest.mark.parametrize("assignment, student", [
-    pytest.param(a, s, id=f"{a}-{s}", marks=[pytest.mark.xdist_group(a), pytest.mark.slow])
+    pytest.param(a, s, id=f"{a}-{s}", marks=[pytest.mark.xdist_group(a), pytest.mark.slow, pytest.mark.sandbox])
     for a in ASSIGNMENTS for s in ("solution", "stub")])
 def test_feedback_holds_no_hidden_test(course, graded, assignment, student):
     """Feedback: grades, but no line of any hidden test, for a passing and a failing student."""

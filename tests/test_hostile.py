@@ -392,8 +392,7 @@ except OSError as error:
         # A link planted in course/submitted/ after collecting (collect refuses links itself).
         "linked": (solution(MACS), None, []),
     }
-@pytest.fixture(scope="module")
-def course(tmp_path_factory, grading_env, sandbox_required):
+def make_course(tmp_path_factory):
     """A private copy of the course with both assignments released, a short timeout and
     low sandbox caps."""
     root = tmp_path_factory.mktemp("course")
@@ -406,6 +405,12 @@ def course(tmp_path_factory, grading_env, sandbox_required):
     for assignment in (MACS, MLP):
         pipeline.release(api, assignment)
     return root, api
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, grading_env, sandbox_required):
+    """The course of this module's smaller batches."""
+    return make_course(tmp_path_factory)
 
 
 def listen():
@@ -479,13 +484,15 @@ class Batch:
 
 
 @pytest.fixture(scope="module")
-def batch(course, tmp_path_factory):
-    root, api = course
+def batch(tmp_path_factory, grading_env, sandbox_required):
+    # A course of its own: its counts (grades, feedback pages) hold whatever ran before it.
+    root, api = make_course(tmp_path_factory)
     port, heard, stop = listen()
     folder = tmp_path_factory.mktemp("hostile")
     try:
         write_submissions(folder, MACS, submissions(root, port))
         assert cli.main(["--root", str(root), "collect", MACS, str(folder)]) == 0
+        assert set(api.get_submitted_students(MACS)) == set(EXPECTED)
         linked = root / "course" / "submitted" / "linked" / MACS / f"{MACS}.ipynb"
         linked.unlink()
         linked.symlink_to(root / "solutions" / MACS / f"{MACS}.ipynb")  # as an exchange could leave it

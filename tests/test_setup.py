@@ -61,7 +61,7 @@ def recording_python(path, log):
     path.write_text(f"""#!/bin/sh
 case "$1" in
   --version) echo "Python 3.11.7";;
-  -c) case "$2" in *version_info[:3]*) echo 3.11.7;; esac;;
+  -c) case "$2" in *"version_info[:3]"*) echo 3.11.7;; esac;;
   -m) echo "$*" >> "{log}"
       if [ "$2" = venv ]; then mkdir -p "$4/bin" && cp "$0" "$4/bin/python"; fi;;
 esac

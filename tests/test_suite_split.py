@@ -2,6 +2,7 @@
 module's tests on one worker, a group named by a test on one worker, on a toy suite."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,12 +35,14 @@ def test_a_module_and_a_named_group_each_run_on_one_worker(tmp_path):
         def test_batch(group, n):
             record(group)
     """))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # not this run's worker
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "3", str(tmp_path)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     workers = {}
     for line in (tmp_path / "seen.jsonl").read_text().splitlines():
         name, worker = json.loads(line)
         workers.setdefault(name, set()).add(worker)
     assert set(workers) == {"alpha", "beta", "one", "two"}
+    assert len(set().union(*workers.values())) > 1, "the toy suite was not spread over workers"
     assert all(len(seen) == 1 for seen in workers.values()), workers
