@@ -8,6 +8,10 @@ a slow test are handed out first, so the longest ones do not start last."""
 import pytest
 
 
+def group(item):
+    return item.get_closest_marker("xdist_group").args[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -15,6 +19,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)  # a lecture: a kernel started, a network trained
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(item.config.rootpath))))
-    slow_groups = {item.get_closest_marker("xdist_group").args[0] for item in items if item.get_closest_marker("slow")}
+    slow_groups = {group(item) for item in items if item.get_closest_marker("slow")}
     # A stable sort: the cells of a lecture and the tests of a module keep their order.
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group").args[0] not in slow_groups)
+    items.sort(key=lambda item: group(item) not in slow_groups)

@@ -6,13 +6,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-# The supported versions, newest first, from pyproject.toml's classifiers (their one source).
-SUPPORTED="$(sed -n 's/^ *"Programming Language :: Python :: \(3\.[0-9]*\)",*$/\1/p' "$ROOT/pyproject.toml" | sort -t. -k2,2nr | tr '\n' ' ')"
+# The supported versions, oldest first, from pyproject.toml's classifiers (their one source).
+SUPPORTED="$(sed -n 's/^ *"Programming Language :: Python :: \(3\.[0-9]*\)",*$/\1/p' "$ROOT/pyproject.toml" \
+  | sort -t. -k2,2n | tr '\n' ' ')"
 SUPPORTED="${SUPPORTED% }"
-oldest="${SUPPORTED##* }"
-# "3.11, 3.12 or 3.13": oldest first, the last one after "or".
-ascending="$(echo "$SUPPORTED" | tr ' ' '\n' | sort -t. -k2,2n | tr '\n' ' ')"; ascending="${ascending% }"
-in_words="$(echo "${ascending% *}" | sed 's/ /, /g') or ${ascending##* }"
+oldest="${SUPPORTED%% *}"
+in_words="$(echo "${SUPPORTED% *}" | sed 's/ /, /g') or ${SUPPORTED##* }"  # "3.11, 3.12 or 3.13"
 
 supported() { "$1" -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" not in sys.argv[1].split())' "$SUPPORTED" 2>/dev/null; }
 python="${PYTHON:-}"
@@ -21,7 +20,7 @@ if [ -n "$python" ] && ! supported "$python"; then
   exit 1
 fi
 if [ -z "$python" ]; then
-  for candidate in $(printf 'python%s ' $SUPPORTED) python3; do
+  for candidate in $(printf 'python%s\n' $SUPPORTED | sort -t. -k2,2nr) python3; do  # the newest first
     if command -v "$candidate" >/dev/null && supported "$candidate"; then
       python="$candidate"; break
     fi

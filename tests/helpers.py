@@ -16,6 +16,11 @@ from course_grading.mutants import filled
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What the hub and the tests need and a student's install must not bring, even indirectly.
+INSTRUCTORS_AND_TESTS = frozenset({"jupyterhub", "psycopg", "psycopg-binary", "playwright", "uv", "pytest", "nbval",
+                                   "pytest-xdist"})
+
+
 def supported_pythons():
     """The Python versions pyproject.toml's classifiers name (their one source), oldest first."""
     prefix = "Programming Language :: Python :: "

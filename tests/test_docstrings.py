@@ -4,10 +4,10 @@ example (``Example:``): what Shift-Tab shows a student in JupyterLab."""
 
 import importlib
 import inspect
-import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,8 +19,7 @@ def called_from_notebooks():
     as ``module.name`` after ``from course_utils import module``, or as imported by name."""
     found = {}
     for path in NOTEBOOKS:
-        code = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"])
-                         for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
         for line in re.findall(r"^\s*from course_utils(\.\w+)? import ([\w, ()]+)", code, re.M):
             package, names = line
             for name in re.findall(r"\w+", names):

@@ -474,9 +474,12 @@ class Batch:
     grades_before: int
     rows: dict = field(default_factory=dict)
 
+    def autograded_path(self, student):
+        folder = self.api.coursedir.format_path(self.api.coursedir.autograded_directory, student, MACS)
+        return Path(folder) / f"{MACS}.ipynb"
+
     def autograded(self, student):
-        folder = Path(self.api.coursedir.format_path(self.api.coursedir.autograded_directory, student, MACS))
-        return nbformat.read(folder / f"{MACS}.ipynb", as_version=4)
+        return nbformat.read(self.autograded_path(student), as_version=4)
 
     def outputs(self, student):
         return "\n".join(o.get("text", "") for c in self.autograded(student).cells if c.cell_type == "code"
@@ -587,8 +590,7 @@ def test_a_lost_kernel_is_said_in_the_cells_that_could_not_run(batch, student):
 @in_batch
 @pytest.mark.parametrize("student, limit", [("huge-output", 500_000), ("flood", 1_000_000)])
 def test_floods_stay_out_of_the_gradebooks_copy(batch, student, limit):
-    folder = Path(batch.api.coursedir.format_path(batch.api.coursedir.autograded_directory, student, MACS))
-    assert (folder / f"{MACS}.ipynb").stat().st_size < limit
+    assert batch.autograded_path(student).stat().st_size < limit
 
 
 @in_batch

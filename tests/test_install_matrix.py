@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.doctor import TENSORFLOW_DISTRIBUTIONS
-from helpers import supported_pythons
+from helpers import INSTRUCTORS_AND_TESTS, supported_pythons
 
 pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +28,6 @@ UV = Path(sys.executable).parent / "uv"
 PYTHONS = supported_pythons()
 PLATFORMS = {"Linux x86-64": "x86_64-manylinux_2_28", "Linux aarch64": "aarch64-manylinux_2_28",
              "macOS arm64": "aarch64-apple-darwin"}
-# What the hub and the tests need and a student's install must not bring, even indirectly.
-INSTRUCTORS_AND_TESTS = ("jupyterhub", "psycopg", "psycopg-binary", "playwright", "uv", "pytest", "nbval",
-                         "pytest-xdist")
 CELLS = [(python, platform, None) for python in PYTHONS for platform in PLATFORMS]
 CELLS += [(python, platform, "gpu") for python in PYTHONS for platform in ("Linux x86-64", "Linux aarch64")]
 
@@ -71,5 +68,5 @@ def test_resolves_to_binary_wheels(cell, resolutions):
     assert "tf-keras" not in pins, f"{cell_id(cell)} pulls in tf_keras (Keras 2)"
     cuda = sorted(name for name in pins if name.startswith("nvidia-"))
     assert bool(cuda) == (cell[2] == "gpu"), f"{cell_id(cell)}: CUDA packages {cuda}"
-    tools = sorted(set(INSTRUCTORS_AND_TESTS) & set(pins))
+    tools = sorted(INSTRUCTORS_AND_TESTS & set(pins))
     assert not tools, f"{cell_id(cell)}: a student's install brings {tools}"

@@ -10,9 +10,8 @@ from packaging.utils import canonicalize_name
 
 from course_grading import COURSE_ID
 from course_utils.doctor import DISTRIBUTION
+from helpers import INSTRUCTORS_AND_TESTS
 
-INSTRUCTORS_AND_TESTS = {"jupyterhub", "psycopg", "psycopg-binary", "playwright", "uv", "pytest", "nbval",
-                         "pytest-xdist"}
 
 
 def closure(distribution):

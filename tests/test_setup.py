@@ -5,18 +5,16 @@ existing environment instead of starting again."""
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
+from helpers import supported_pythons
+
 ROOT = Path(__file__).resolve().parent.parent
-CLASSIFIER = "Programming Language :: Python :: "
 
 
 def supported_in_words():
     """The versions pyproject.toml's classifiers name, as the messages write them."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    versions = sorted((c.removeprefix(CLASSIFIER) for c in project["classifiers"] if c.startswith(CLASSIFIER)),
-                      key=lambda v: tuple(map(int, v.split("."))))
+    versions = supported_pythons()
     return ", ".join(versions[:-1]) + " or " + versions[-1]
 
 
