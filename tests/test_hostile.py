@@ -289,8 +289,8 @@ else:
 
 
 def slow():
-    """Each answer under the cell timeout, question 3 past WALL_TIME: questions 1 and 2 end
-    before it however long the kernel took to start (up to 21 s)."""
+    """Each answer under the cell timeout, question 3 past WALL_TIME: questions 1 and 2 (24 s
+    of sleep) end before it as long as the kernel starts within WALL_TIME - 24 s."""
     nb = solution(MACS)
     for grade_id, seconds in (("q1-answer", 12), ("q2-answer", 12), ("q3-answer", CELL_TIMEOUT - 2)):
         cell(nb, grade_id).source = f"import time\ntime.sleep({seconds})\n" + cell(nb, grade_id).source
